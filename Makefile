@@ -1,0 +1,38 @@
+# Two commands do all set-up on a fresh machine:
+#   make demo   grade the reference solutions and the stubs with the embedded default config
+#   make test   run the framework's tests (what .ci/run calls)
+# The virtual environment is made with the system python3 when there is one, so that the
+# sandbox's unprivileged worker user can start the same interpreter.
+PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -v python3)
+VENV   ?= .venv
+TORCH  ?= torch==2.13.0
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.dlgrade-installed
+
+.PHONY: demo test selftest release clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# torch first, pinned: an unpinned torch would pull gigabytes of CUDA packages
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q "$(TORCH)"
+	$(BIN)/pip install -q -e .
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/dlgrade release --check
+	@echo "== grading the reference solutions (solutions/) =="
+	$(BIN)/dlgrade grade solutions --results build/solutions/results.json --junit build/solutions/junit.xml
+	@echo "== grading the stubs (assignments/) =="
+	$(BIN)/dlgrade grade assignments --results build/assignments/results.json --quiet
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+selftest: $(STAMP)
+	$(BIN)/dlgrade selftest
+
+release: $(STAMP)
+	$(BIN)/dlgrade release
+
+clean:
+	rm -rf build $(VENV)

@@ -1,0 +1,5 @@
+"""``python -m grader`` is the ``dlgrade`` command."""
+
+from grader.cli import main
+
+raise SystemExit(main())

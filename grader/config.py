@@ -1,0 +1,218 @@
+"""``autograder.yml``: loaded, validated and turned into frozen dataclasses.
+
+Nothing runs on a bad config: an unknown key, a wrong type, a missing file or folder gives a
+``GraderError`` whose one-line message names the key (``exercises.kfold.time_limit: expected a
+number, got 'ten'``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from grader.errors import GraderError
+
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
+EXERCISES_PACKAGE = "grader.exercises"
+EXERCISES_DIR = Path(__file__).parent / "exercises"
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """How workers run. ``user`` is used only when the judge runs as root."""
+
+    user: str = "nobody"
+    memory_mb: int = 6144  # RLIMIT_DATA per worker; RLIMIT_AS would break `import torch`
+    max_processes: int = 512  # RLIMIT_NPROC for the unprivileged user (threads count)
+    output_limit_kb: int = 64  # of the student's stdout/stderr kept per exercise
+    response_limit_mb: int = 256  # largest answer the judge reads from a worker
+    threads: int = 2  # OMP/MKL threads in a worker
+
+
+@dataclass(frozen=True)
+class ExerciseConfig:
+    """One exercise: its points, its time budget and its ``Settings``."""
+
+    id: str
+    points: float
+    time_limit: float = 120.0  # seconds for all calls of this exercise together
+    call_timeout: float = 20.0  # seconds for one call unless a check asks for more
+    visibility: Visibility | None = None  # default for its checks without a marker
+    settings: Any = None  # the exercise's Settings dataclass instance (or None)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole ``autograder.yml``; paths are absolute."""
+
+    path: Path
+    root: Path
+    exercises: tuple[ExerciseConfig, ...]
+    assignment: str = "dlgrade assignment"
+    seed: int = 0
+    visibility: Visibility = "visible"
+    stdout_visibility: Visibility = "hidden"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    solutions: Path | None = None
+    assignments: Path | None = None
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+
+    def exercise(self, exercise_id: str) -> ExerciseConfig:
+        for ex in self.exercises:
+            if ex.id == exercise_id:
+                return ex
+        known = ", ".join(e.id for e in self.exercises)
+        raise GraderError(f"unknown exercise {exercise_id!r} (this config has: {known})")
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(e.id for e in self.exercises)
+
+
+def load_config(path: str | Path = "autograder.yml") -> Config:
+    """Read and validate ``path``; raise ``GraderError`` with a one-line message on any problem."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise GraderError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise GraderError(f"{path.name}: not valid YAML{where}: {getattr(err, 'problem', err)}") from None
+    if not isinstance(raw, dict):
+        raise GraderError(f"{path.name}: expected a mapping at the top level")
+    return parse_config(raw, path)
+
+
+def parse_config(raw: dict, path: Path) -> Config:
+    root = path.parent
+    top = _fields(raw, Config, "", skip={"path", "root", "exercises", "sandbox", "solutions",
+                                         "assignments"},
+                  extra={"exercises", "sandbox", "solutions", "assignments"})
+    sandbox = SandboxConfig(**_fields(raw.get("sandbox") or {}, SandboxConfig, "sandbox."))
+    ex_raw = raw.get("exercises")
+    if not isinstance(ex_raw, dict) or not ex_raw:
+        raise GraderError("exercises: expected a mapping of exercise ids to their settings")
+    exercises = tuple(_exercise(str(k), v) for k, v in ex_raw.items())
+    paths = {name: _folder(raw, name, root) for name in ("solutions", "assignments")}
+    return Config(path=path, root=root, exercises=exercises, sandbox=sandbox, **paths, **top)
+
+
+def _folder(raw: dict, key: str, root: Path) -> Path | None:
+    if key not in raw or raw[key] is None:
+        return None
+    if not isinstance(raw[key], str):
+        raise GraderError(f"{key}: expected a folder path, got {raw[key]!r}")
+    folder = (root / raw[key]).resolve()
+    if not folder.is_dir():
+        raise GraderError(f"{key}: folder not found: {folder}")
+    return folder
+
+
+def _exercise(ex_id: str, raw: Any) -> ExerciseConfig:
+    where = f"exercises.{ex_id}"
+    if not ex_id.isidentifier():
+        raise GraderError(f"{where}: an exercise id must be a Python identifier")
+    if not (EXERCISES_DIR / ex_id).is_dir():
+        raise GraderError(f"{where}: no checks for this exercise (expected folder "
+                          f"grader/exercises/{ex_id}/)")
+    if not isinstance(raw, dict):
+        raise GraderError(f"{where}: expected a mapping with at least 'points'")
+    if "points" not in raw:
+        raise GraderError(f"{where}.points: missing (how many points the exercise is worth)")
+    values = _fields(raw, ExerciseConfig, where + ".", skip={"id", "settings"}, extra={"settings"})
+    if values["points"] <= 0 or values["time_limit"] <= 0 or values["call_timeout"] <= 0:
+        raise GraderError(f"{where}: points, time_limit and call_timeout must be positive")
+    settings_cls = exercise_settings_class(ex_id)
+    settings_raw = raw.get("settings") or {}
+    if settings_cls is None:
+        if settings_raw:
+            raise GraderError(f"{where}.settings: this exercise takes no settings")
+        settings = None
+    else:
+        settings = settings_cls(**_fields(settings_raw, settings_cls, where + ".settings."))
+    return ExerciseConfig(id=ex_id, settings=settings, **values)
+
+
+def exercise_settings_class(ex_id: str) -> type | None:
+    """``grader.exercises.<id>.Settings`` if the exercise defines one."""
+    module = importlib.import_module(f"{EXERCISES_PACKAGE}.{ex_id}")
+    cls = getattr(module, "Settings", None)
+    if cls is not None and not dataclasses.is_dataclass(cls):
+        raise GraderError(f"grader.exercises.{ex_id}.Settings must be a dataclass")
+    return cls
+
+
+def _fields(raw: Any, cls: type, prefix: str, *, skip: set[str] = frozenset(),
+            extra: set[str] = frozenset()) -> dict[str, Any]:
+    """Validate the keys of ``raw`` against ``cls``'s fields; return the converted values."""
+    if not isinstance(raw, dict):
+        raise GraderError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)} - set(skip)
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        key = str(key)
+        if key in extra:
+            continue
+        if key not in known:
+            options = ", ".join(sorted(known | set(extra)))
+            raise GraderError(f"{prefix}{key}: unknown key (known keys: {options})")
+        out[key] = _convert(value, hints[key], prefix + key)
+    return out
+
+
+def _convert(value: Any, hint: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is Literal:
+        if value not in args:
+            raise GraderError(f"{where}: expected one of {', '.join(map(str, args))}, got {value!r}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _convert(value, arg, where)
+            except GraderError as err:
+                errors.append(str(err))
+        raise GraderError(errors[0] if errors else f"{where}: bad value {value!r}")
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise GraderError(f"{where}: expected a list, got {value!r}")
+        item = args[0] if args else Any
+        return tuple(_convert(v, item, f"{where}[{i}]") for i, v in enumerate(value))
+    if hint is Any:
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise GraderError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise GraderError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise GraderError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise GraderError(f"{where}: expected a string, got {value!r}")
+        return value
+    if hint is Path:
+        if not isinstance(value, str):
+            raise GraderError(f"{where}: expected a path, got {value!r}")
+        return Path(value)
+    raise GraderError(f"{where}: unsupported setting type {hint!r}")

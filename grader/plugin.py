@@ -1,0 +1,271 @@
+"""The pytest plugin that turns check functions into graded results, inside the judge.
+
+Registered only by :func:`grader.runner.grade`, with the state of one grading run. It provides the
+fixtures checks use (``student``, ``reference``, ``settings``, ``seed``, ``rng``, ``device``,
+``feedback``), validates the ``points``/``visibility`` markers, scales points to the config, and
+records one :class:`~grader.results.CheckResult` per check, telling a student's failure apart
+from a grader error.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import importlib.util
+import re
+import traceback
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+from grader.config import VISIBILITIES, Config
+from grader.errors import CheckFailure, GraderError, StudentError
+from grader.results import CheckResult
+from grader.sandbox import Runtime, Student
+
+
+@dataclass(frozen=True)
+class CheckMeta:
+    exercise: str
+    name: str
+    max_score: float
+    visibility: str
+
+
+class Feedback:
+    """Information a check attaches to its entry, pass or fail (not points)."""
+
+    def __init__(self, images_dir: Path | None, check: str) -> None:
+        self._images_dir = images_dir
+        self._check = check
+        self.texts: list[str] = []
+        self.html_parts: list[str] = []
+
+    def info(self, text: str) -> None:
+        self.texts.append(str(text))
+
+    def html(self, fragment: str) -> None:
+        self.html_parts.append(str(fragment))
+
+    def image(self, png: bytes, name: str, alt: str) -> Path | None:
+        """Embed ``png`` in the HTML output; also save it as ``<artifacts>/<name>.png``."""
+        saved = None
+        if self._images_dir is not None:
+            safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "image"
+            self._images_dir.mkdir(parents=True, exist_ok=True)
+            saved = self._images_dir / f"{safe}.png"
+            saved.write_bytes(png)
+        data = base64.b64encode(png).decode()
+        self.html_parts.append(f'<figure><img alt="{html.escape(alt)}" '
+                               f'src="data:image/png;base64,{data}"/>'
+                               f"<figcaption>{html.escape(alt)}</figcaption></figure>")
+        return saved
+
+
+META = pytest.StashKey[CheckMeta]()
+FEEDBACK = pytest.StashKey[Feedback]()
+OUTCOME = pytest.StashKey[dict]()
+
+
+@dataclass
+class GradingState:
+    """Mutable state of one grading run, owned by the runner and this plugin only."""
+
+    config: Config
+    submission: Path
+    runtime: Runtime
+    public_only: bool = False
+    artifacts_dir: Path | None = None
+    results: list[CheckResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    students: dict[str, Student] = field(default_factory=dict)
+    references: dict[str, ModuleType] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    device: str | None = None
+
+
+def check_name(exercise: str, item: pytest.Item) -> str:
+    func = getattr(item, "originalname", None) or item.name
+    label = func.removeprefix("test_").replace("_", " ")
+    callspec = getattr(item, "callspec", None)
+    return f"{exercise}: {label}" + (f" [{callspec.id}]" if callspec else "")
+
+
+def exercise_of(path: Path) -> str:
+    return Path(path).parent.name
+
+
+class DlgradePlugin:
+    def __init__(self, state: GradingState) -> None:
+        self.state = state
+
+    # -- configuration and collection ------------------------------------------------------
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "points(n): points of a check (required, > 0)")
+        config.addinivalue_line("markers", "visibility(v): visible | hidden | after_due_date | "
+                                "after_published")
+        config.addinivalue_line("markers", "gpu: needs CUDA")
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.state.errors.append(f"cannot load checks from {report.nodeid}: "
+                                     f"{str(report.longrepr).strip().splitlines()[-1]}")
+
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        raw: list[tuple[pytest.Item, str, float, str]] = []
+        for item in items:
+            ex = exercise_of(item.path)
+            marker = item.get_closest_marker("points")
+            points = marker.args[0] if marker and marker.args else None
+            if isinstance(points, bool) or not isinstance(points, (int, float)) or points <= 0:
+                self.state.errors.append(f"check {item.nodeid} has no valid points marker "
+                                         "(@pytest.mark.points(n) with n > 0)")
+                continue
+            vis_marker = item.get_closest_marker("visibility")
+            ex_cfg = self.state.config.exercise(ex)
+            visibility = (vis_marker.args[0] if vis_marker and vis_marker.args
+                          else ex_cfg.visibility or self.state.config.visibility)
+            if visibility not in VISIBILITIES:
+                self.state.errors.append(f"check {item.nodeid}: visibility {visibility!r} is not "
+                                         f"one of {', '.join(VISIBILITIES)}")
+                continue
+            if visibility == "visible" and "reference" in item.fixturenames:
+                self.state.errors.append(f"check {item.nodeid} is visible but uses the reference "
+                                         "solution: public checks must use oracles a student has")
+                continue
+            raw.append((item, ex, float(points), visibility))
+        totals: dict[str, float] = {}
+        for _, ex, points, _ in raw:
+            totals[ex] = totals.get(ex, 0.0) + points
+        keep, drop = [], []
+        for item, ex, points, visibility in raw:
+            scale = self.state.config.exercise(ex).points / totals[ex]
+            item.stash[META] = CheckMeta(ex, check_name(ex, item), round(points * scale, 4),
+                                         visibility)
+            (drop if self.state.public_only and visibility != "visible" else keep).append(item)
+        if self.state.errors:
+            drop, keep = items[:], []
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+    # -- fixtures ------------------------------------------------------------------------------
+
+    @pytest.fixture(scope="module")
+    def student(self, request: pytest.FixtureRequest) -> Student:
+        ex = exercise_of(request.path)
+        if ex not in self.state.students:
+            self.state.students[ex] = Student(self.state.runtime, self.state.config.exercise(ex),
+                                              self.state.submission)
+        return self.state.students[ex]
+
+    @pytest.fixture(scope="module")
+    def reference(self, request: pytest.FixtureRequest) -> ModuleType:
+        ex = exercise_of(request.path)
+        if ex not in self.state.references:
+            folder = self.state.config.solutions
+            path = folder / f"{ex}.py" if folder else None
+            if path is None or not path.is_file():
+                raise GraderError(f"the reference solution {ex}.py is not available to the judge")
+            spec = importlib.util.spec_from_file_location(f"dlgrade_reference_{ex}", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            self.state.references[ex] = module
+        return self.state.references[ex]
+
+    @pytest.fixture(scope="module")
+    def settings(self, request: pytest.FixtureRequest) -> Any:
+        return self.state.config.exercise(exercise_of(request.path)).settings
+
+    @pytest.fixture(scope="module")
+    def device(self) -> str:
+        if self.state.device is None:
+            self.state.device = resolve_device(self.state.config.device)
+        return self.state.device
+
+    @pytest.fixture
+    def seed(self, request: pytest.FixtureRequest) -> int:
+        meta = request.node.stash[META]
+        return zlib.crc32(f"{self.state.config.seed}/{meta.name}".encode()) & 0x7FFFFFFF
+
+    @pytest.fixture
+    def rng(self, seed: int) -> np.random.Generator:
+        return np.random.default_rng(seed)
+
+    @pytest.fixture
+    def feedback(self, request: pytest.FixtureRequest) -> Feedback:
+        meta = request.node.stash[META]
+        images = (self.state.artifacts_dir / meta.exercise) if self.state.artifacts_dir else None
+        fb = Feedback(images, meta.name)
+        request.node.stash[FEEDBACK] = fb
+        return fb
+
+    # -- results -------------------------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
+        report = yield
+        outcome = item.stash.setdefault(OUTCOME, {"seconds": 0.0})
+        outcome["seconds"] += call.duration
+        if call.excinfo is not None and "status" not in outcome:
+            outcome.update(_verdict(call.excinfo, call.when))
+        return report
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+        result = yield
+        meta = item.stash[META]
+        outcome = item.stash.get(OUTCOME, {})
+        status = outcome.get("status", "passed")
+        fb = item.stash.get(FEEDBACK, None)
+        text = "\n\n".join([outcome.get("message", "")] + (fb.texts if fb else [])).strip()
+        fmt = "text"
+        if fb and fb.html_parts:
+            fmt = "html"
+            text = (f"<pre>{html.escape(text)}</pre>" if text else "") + "\n".join(fb.html_parts)
+        self.state.results.append(CheckResult(
+            exercise=meta.exercise, name=meta.name, visibility=meta.visibility, status=status,
+            score=meta.max_score if status == "passed" else 0.0, max_score=meta.max_score,
+            output=text, output_format=fmt, seconds=round(outcome.get("seconds", 0.0), 3)))
+        return result
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.close_students()
+
+    def close_students(self) -> None:
+        for ex, student in self.state.students.items():
+            self.state.outputs[ex] = student.close()
+
+
+def _verdict(excinfo: pytest.ExceptionInfo, when: str) -> dict:
+    err = excinfo.value
+    if excinfo.errisinstance(pytest.skip.Exception):
+        return {"status": "skipped", "message": f"not run: {getattr(err, 'msg', err)}"}
+    if isinstance(err, (StudentError, CheckFailure)):
+        return {"status": "failed", "message": str(err)}
+    if isinstance(err, AssertionError):
+        return {"status": "failed", "message": str(err) or "assertion failed"}
+    trace = "".join(traceback.format_exception(type(err), err, err.__traceback__, limit=-3))
+    return {"status": "error", "message": (
+        f"The grader itself failed in this check ({when}); this is not a verdict on your code. "
+        f"Please tell your instructor.\n{type(err).__name__}: {err}\n{trace.strip()}")}
+
+
+def resolve_device(setting: str) -> str:
+    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; ``cuda`` without a GPU is an error."""
+    if setting == "cpu":
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if setting == "cuda":
+        raise GraderError("device: cuda is configured but torch.cuda.is_available() is False")
+    return "cpu"

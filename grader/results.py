@@ -1,0 +1,161 @@
+"""One result model, many formats: text table, Gradescope ``results.json``, JUnit XML.
+
+Only the judge builds these, after every worker is dead; files are written atomically
+(temporary file + rename) so whatever was at the path before is replaced whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from xml.etree import ElementTree as ET
+
+Status = Literal["passed", "failed", "error", "skipped"]
+MARKS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One graded check. ``status="error"`` means the grader broke, not the student's code."""
+
+    exercise: str
+    name: str
+    score: float
+    max_score: float
+    visibility: str
+    status: Status
+    output: str = ""
+    output_format: Literal["text", "html"] = "text"
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one grading run produced."""
+
+    checks: tuple[CheckResult, ...]
+    exercises: tuple[str, ...]
+    points: dict[str, float]  # exercise -> configured points
+    notices: tuple[str, ...] = ()
+    student_output: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    stdout_visibility: str = "hidden"
+
+    @property
+    def score(self) -> float:
+        return round(sum(c.score for c in self.checks), 4)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(c.max_score for c in self.checks), 4)
+
+    def check(self, name: str) -> CheckResult:
+        for c in self.checks:
+            if c.name == name:
+                return c
+        raise KeyError(f"no check named {name!r}; have: {[c.name for c in self.checks]}")
+
+    def exercise_score(self, exercise: str) -> tuple[float, float]:
+        mine = [c for c in self.checks if c.exercise == exercise]
+        return round(sum(c.score for c in mine), 4), round(sum(c.max_score for c in mine), 4)
+
+
+def _num(x: float) -> str:
+    return f"{x:.2f}".rstrip("0").rstrip(".") if x != int(x) else str(int(x))
+
+
+def format_table(report: Report, *, details: bool = True, width: int = 100) -> str:
+    """The readable table: per exercise, each check with its points and what to fix."""
+    lines: list[str] = []
+    for ex in report.exercises:
+        score, top = report.exercise_score(ex)
+        head = f"{ex} ({_num(report.points.get(ex, top))} points)"
+        lines.append(f"{head:<{width - 12}}{_num(score):>6} / {_num(top)}")
+        for c in (c for c in report.checks if c.exercise == ex):
+            label = c.name.split(": ", 1)[-1]
+            lines.append(f"  {MARKS[c.status]:<5} {_num(c.score):>5}/{_num(c.max_score):<5} {label}")
+            if details and c.status != "passed" and c.output:
+                for out_line in _plain(c).splitlines()[:12]:
+                    lines.append(f"{'':14}{out_line}"[: width + 40])
+        lines.append("")
+    lines.append(f"Total: {_num(report.score)} / {_num(report.max_score)}"
+                 f"   ({len(report.checks)} checks, {report.seconds:.1f} s)")
+    return "\n".join(lines)
+
+
+def _plain(check: CheckResult) -> str:
+    if check.output_format != "html":
+        return check.output
+    import re
+    import html
+
+    return html.unescape(re.sub(r"<[^>]+>", "", check.output))
+
+
+def to_gradescope(report: Report) -> dict:
+    """Gradescope's ``results.json`` (top-level ``score``, ``tests``, ``stdout_visibility``)."""
+    tests = []
+    for i, c in enumerate(report.checks, 1):
+        entry = {"name": c.name, "number": str(i), "score": c.score, "max_score": c.max_score,
+                 "output": c.output, "visibility": c.visibility,
+                 "status": "passed" if c.passed else "failed", "tags": [c.exercise]}
+        if c.output_format == "html":
+            entry["output_format"] = "html"
+        tests.append(entry)
+    return {"score": report.score, "execution_time": round(report.seconds, 2),
+            "output": "\n".join(report.notices), "visibility": "visible",
+            "stdout_visibility": report.stdout_visibility, "tests": tests}
+
+
+def to_junit(report: Report) -> str:
+    """JUnit XML: one testsuite per exercise; a lost point is a failure, a grader crash an error."""
+    root = ET.Element("testsuites", name="dlgrade", tests=str(len(report.checks)),
+                      time=f"{report.seconds:.3f}")
+    for ex in report.exercises:
+        mine = [c for c in report.checks if c.exercise == ex]
+        suite = ET.SubElement(root, "testsuite", name=ex, tests=str(len(mine)),
+                              failures=str(sum(c.status == "failed" for c in mine)),
+                              errors=str(sum(c.status == "error" for c in mine)),
+                              skipped=str(sum(c.status == "skipped" for c in mine)))
+        for c in mine:
+            case = ET.SubElement(suite, "testcase", classname=ex, name=c.name,
+                                 time=f"{c.seconds:.3f}")
+            props = ET.SubElement(case, "properties")
+            ET.SubElement(props, "property", name="score", value=_num(c.score))
+            ET.SubElement(props, "property", name="max_score", value=_num(c.max_score))
+            if c.status in ("failed", "error", "skipped"):
+                tag = {"failed": "failure", "error": "error", "skipped": "skipped"}[c.status]
+                node = ET.SubElement(case, tag, message=_plain(c).splitlines()[0][:300]
+                                     if c.output else c.status)
+                node.text = _plain(c)
+    return ET.tostring(root, encoding="unicode")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` whole (never a half-written or pre-existing file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_gradescope(report: Report, path: Path) -> None:
+    write_atomic(path, json.dumps(to_gradescope(report), indent=2))
+
+
+def write_junit(report: Report, path: Path) -> None:
+    write_atomic(path, to_junit(report))

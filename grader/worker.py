@@ -1,0 +1,141 @@
+"""The worker: the only process that runs submission code.
+
+Started by the judge as ``python -I -m grader.worker SPEC_JSON`` in a temporary directory that
+holds only the submitted module, with stdout/stderr going to a capture file and two pipes for the
+protocol. It sets its own resource limits before importing anything of the student's, imports the
+module, says hello, then serves requests until the judge closes the request pipe.
+
+Frames are an 8-byte big-endian length and a JSON payload (see ``grader.codec``). A request is
+``{"op": "call"|"probe", "name": str, "args": [...], "kwargs": {...}}``; the answer is
+``{"ok": true, "value": ...}`` or ``{"ok": false, ...}`` describing the exception. The worker never
+judges anything: it only returns what the code produced.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import resource
+import sys
+import traceback
+from typing import Any
+
+from grader import codec
+
+
+def main(argv: list[str]) -> int:
+    spec = json.loads(argv[0])
+    _limit(spec.get("limits", {}))
+    requests = os.fdopen(spec["request_fd"], "rb", buffering=0)
+    answers = os.fdopen(spec["answer_fd"], "wb", buffering=0)
+    module, hello = _import(spec["exercise"], spec["module"])
+    _send(answers, hello)
+    if module is None:
+        return 0
+    probes = None
+    while True:
+        request = _receive(requests)
+        if request is None:
+            return 0
+        if request.get("op") == "probe" and probes is None:
+            probes = importlib.import_module(f"grader.exercises.{spec['exercise']}.probes")
+        _send(answers, _serve(module, probes, request, spec["module"]))
+
+
+def _limit(limits: dict[str, int]) -> None:
+    """Hard limits the student cannot raise again (an unprivileged process can only lower them)."""
+    names = {"data": resource.RLIMIT_DATA, "nproc": resource.RLIMIT_NPROC,
+             "fsize": resource.RLIMIT_FSIZE, "core": resource.RLIMIT_CORE}
+    for key, value in limits.items():
+        try:
+            resource.setrlimit(names[key], (value, value))
+        except (ValueError, OSError):
+            pass  # e.g. NPROC below the current count for a shared uid; others still apply
+
+
+def _import(exercise: str, path: str) -> tuple[Any, dict]:
+    name = os.path.basename(path)
+    try:
+        module_spec = importlib.util.spec_from_file_location(exercise, path)
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[exercise] = module
+        module_spec.loader.exec_module(module)
+    except SyntaxError as err:
+        line = (err.text or "").rstrip()
+        return None, {"import_error": f"{name} has a syntax error on line {err.lineno}: {err.msg}"
+                      + (f"\n    {line.strip()}" if line else "")}
+    except SystemExit as err:
+        return None, {"import_error": f"{name} called sys.exit({err.code!r}) while being imported; "
+                      "remove top-level code that exits"}
+    except BaseException as err:  # the module's own top-level code failed
+        return None, {"import_error": f"importing {name} raised {type(err).__name__}: {err}\n"
+                      + _student_trace(err, path)}
+    names = sorted(k for k, v in vars(module).items() if callable(v) and not k.startswith("__"))
+    return module, {"ok": True, "names": names}
+
+
+def _serve(module: Any, probes: Any, request: dict, path: str) -> dict:
+    name = str(request.get("name"))
+    try:
+        args = codec.decode(request.get("args", []))
+        kwargs = codec.decode(request.get("kwargs", {}))
+        if request.get("op") == "probe":
+            result = getattr(probes, name)(module, *args, **kwargs)
+        else:
+            func = getattr(module, name, None)
+            if not callable(func):
+                return {"ok": False, "missing": name}
+            result = func(*args, **kwargs)
+    except BaseException as err:  # SystemExit and KeyboardInterrupt from student code too
+        mro = [c.__name__ for c in type(err).__mro__]
+        return {"ok": False, "exc_type": type(err).__name__, "exc_mro": mro,
+                "message": _safe_str(err), "traceback": _student_trace(err, path)}
+    return {"ok": True, "value": codec.encode(result)}
+
+
+def _safe_str(err: BaseException) -> str:
+    try:
+        return str(err)[:2000]
+    except Exception:
+        return "(the exception's message could not be read)"
+
+
+def _student_trace(err: BaseException, path: str) -> str:
+    """The frames of the traceback that are in the student's file, newest last."""
+    try:
+        frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == path]
+    except Exception:
+        return ""
+    name = os.path.basename(path)
+    return "\n".join(f"  {name}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}"
+                     for f in frames[-6:])
+
+
+def _send(stream: Any, message: dict) -> None:
+    payload = json.dumps(message, allow_nan=True, separators=(",", ":")).encode()
+    stream.write(len(payload).to_bytes(8, "big") + payload)
+
+
+def _receive(stream: Any) -> dict | None:
+    header = _read_exact(stream, 8)
+    if header is None:
+        return None
+    body = _read_exact(stream, int.from_bytes(header, "big"))
+    return None if body is None else json.loads(body)
+
+
+def _read_exact(stream: Any, size: int) -> bytes | None:
+    chunks, left = [], size
+    while left:
+        chunk = stream.read(left)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,34 @@
+"""Helpers for the framework's own tests: grade a folder and ask which checks lost points."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grader.config import Config, load_config
+from grader.results import Report
+from grader.runner import grade
+
+REPO = Path(__file__).resolve().parents[1]
+SUBMISSIONS = REPO / "tests" / "submissions"
+SOLUTIONS = REPO / "solutions"
+ASSIGNMENTS = REPO / "assignments"
+
+
+def repo_config() -> Config:
+    return load_config(REPO / "autograder.yml")
+
+
+def grade_dir(submission: Path, *exercises: str, public_only: bool = False,
+              config: Config | None = None, artifacts_dir: Path | None = None) -> Report:
+    """Grade ``submission`` on ``exercises`` (default: all) with the repository's config."""
+    return grade(config or repo_config(), submission, exercises=exercises or None,
+                 public_only=public_only, artifacts_dir=artifacts_dir)
+
+
+def lost_points(report: Report) -> set[str]:
+    """Names of the checks that scored below their maximum."""
+    return {c.name for c in report.checks if c.score < c.max_score}
+
+
+def full_marks(report: Report) -> bool:
+    return bool(report.checks) and report.score == report.max_score
