@@ -130,8 +130,9 @@ def _exercise(ex_id: str, raw: Any) -> ExerciseConfig:
     if "points" not in raw:
         raise GraderError(f"{where}.points: missing (how many points the exercise is worth)")
     values = _fields(raw, ExerciseConfig, where + ".", skip={"id", "settings"}, extra={"settings"})
-    if values["points"] <= 0 or values["time_limit"] <= 0 or values["call_timeout"] <= 0:
-        raise GraderError(f"{where}: points, time_limit and call_timeout must be positive")
+    for key in ("points", "time_limit", "call_timeout"):
+        if values.get(key, 1.0) <= 0:
+            raise GraderError(f"{where}.{key}: must be positive, got {values[key]!r}")
     settings_cls = exercise_settings_class(ex_id)
     settings_raw = raw.get("settings") or {}
     if settings_cls is None:

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import base64
 import html
-import importlib.util
 import re
 import traceback
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import numpy as np
 import pytest
 
 from grader.config import VISIBILITIES, Config
@@ -70,6 +67,7 @@ class Feedback:
 META = pytest.StashKey[CheckMeta]()
 FEEDBACK = pytest.StashKey[Feedback]()
 OUTCOME = pytest.StashKey[dict]()
+STATE = pytest.StashKey["GradingState"]()
 
 
 @dataclass
@@ -107,6 +105,7 @@ class DlgradePlugin:
     # -- configuration and collection ------------------------------------------------------
 
     def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[STATE] = self.state
         config.addinivalue_line("markers", "points(n): points of a check (required, > 0)")
         config.addinivalue_line("markers", "visibility(v): visible | hidden | after_due_date | "
                                 "after_published")
@@ -147,7 +146,7 @@ class DlgradePlugin:
         keep, drop = [], []
         for item, ex, points, visibility in raw:
             scale = self.state.config.exercise(ex).points / totals[ex]
-            item.stash[META] = CheckMeta(ex, check_name(ex, item), round(points * scale, 4),
+            item.stash[META] = CheckMeta(ex, check_name(ex, item), points * scale,
                                          visibility)
             (drop if self.state.public_only and visibility != "visible" else keep).append(item)
         if self.state.errors:
@@ -155,57 +154,6 @@ class DlgradePlugin:
         if drop:
             config.hook.pytest_deselected(items=drop)
         items[:] = keep
-
-    # -- fixtures ------------------------------------------------------------------------------
-
-    @pytest.fixture(scope="module")
-    def student(self, request: pytest.FixtureRequest) -> Student:
-        ex = exercise_of(request.path)
-        if ex not in self.state.students:
-            self.state.students[ex] = Student(self.state.runtime, self.state.config.exercise(ex),
-                                              self.state.submission)
-        return self.state.students[ex]
-
-    @pytest.fixture(scope="module")
-    def reference(self, request: pytest.FixtureRequest) -> ModuleType:
-        ex = exercise_of(request.path)
-        if ex not in self.state.references:
-            folder = self.state.config.solutions
-            path = folder / f"{ex}.py" if folder else None
-            if path is None or not path.is_file():
-                raise GraderError(f"the reference solution {ex}.py is not available to the judge")
-            spec = importlib.util.spec_from_file_location(f"dlgrade_reference_{ex}", path)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            self.state.references[ex] = module
-        return self.state.references[ex]
-
-    @pytest.fixture(scope="module")
-    def settings(self, request: pytest.FixtureRequest) -> Any:
-        return self.state.config.exercise(exercise_of(request.path)).settings
-
-    @pytest.fixture(scope="module")
-    def device(self) -> str:
-        if self.state.device is None:
-            self.state.device = resolve_device(self.state.config.device)
-        return self.state.device
-
-    @pytest.fixture
-    def seed(self, request: pytest.FixtureRequest) -> int:
-        meta = request.node.stash[META]
-        return zlib.crc32(f"{self.state.config.seed}/{meta.name}".encode()) & 0x7FFFFFFF
-
-    @pytest.fixture
-    def rng(self, seed: int) -> np.random.Generator:
-        return np.random.default_rng(seed)
-
-    @pytest.fixture
-    def feedback(self, request: pytest.FixtureRequest) -> Feedback:
-        meta = request.node.stash[META]
-        images = (self.state.artifacts_dir / meta.exercise) if self.state.artifacts_dir else None
-        fb = Feedback(images, meta.name)
-        request.node.stash[FEEDBACK] = fb
-        return fb
 
     # -- results -------------------------------------------------------------------------------
 
@@ -224,7 +172,7 @@ class DlgradePlugin:
         meta = item.stash[META]
         outcome = item.stash.get(OUTCOME, {})
         status = outcome.get("status", "passed")
-        fb = item.stash.get(FEEDBACK, None)
+        fb = item.stash.get(FEEDBACK, None)  # set by the `feedback` fixture (grader.fixtures)
         text = "\n\n".join([outcome.get("message", "")] + (fb.texts if fb else [])).strip()
         fmt = "text"
         if fb and fb.html_parts:

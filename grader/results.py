@@ -104,7 +104,7 @@ def to_gradescope(report: Report) -> dict:
     """Gradescope's ``results.json`` (top-level ``score``, ``tests``, ``stdout_visibility``)."""
     tests = []
     for i, c in enumerate(report.checks, 1):
-        entry = {"name": c.name, "number": str(i), "score": c.score, "max_score": c.max_score,
+        entry = {"name": c.name, "number": str(i), "score": round(c.score, 6), "max_score": round(c.max_score, 6),
                  "output": c.output, "visibility": c.visibility,
                  "status": "passed" if c.passed else "failed", "tags": [c.exercise]}
         if c.output_format == "html":

@@ -12,6 +12,7 @@ import pytest
 
 from grader.config import EXERCISES_DIR, Config
 from grader.errors import GraderError
+from grader import fixtures
 from grader.plugin import DlgradePlugin, GradingState
 from grader.results import Report
 from grader.sandbox import prepare_runtime
@@ -54,7 +55,7 @@ def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | 
     sink = io.StringIO()
     try:
         with redirect_stdout(sink), redirect_stderr(sink):
-            code = pytest.main(args, plugins=[plugin])
+            code = pytest.main(args, plugins=[plugin, fixtures])
     finally:
         plugin.close_students()  # every worker is dead before anything is reported
     if state.errors:

@@ -1,0 +1,84 @@
+"""The fixtures checks use; registered with :class:`grader.plugin.DlgradePlugin` for a grading run.
+
+Per-exercise fixtures are module-scoped (one check module belongs to one exercise); the state of
+the run is read from ``config.stash``, never from globals.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import zlib
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+from grader.errors import GraderError
+from grader.plugin import FEEDBACK, META, STATE, Feedback, GradingState, exercise_of, resolve_device
+from grader.sandbox import Student
+
+
+def _state(request: pytest.FixtureRequest) -> GradingState:
+    return request.config.stash[STATE]
+
+
+@pytest.fixture(scope="module")
+def student(request: pytest.FixtureRequest) -> Student:
+    """Proxy for this exercise's submitted module (runs in the sandboxed worker)."""
+    state, ex = _state(request), exercise_of(request.path)
+    if ex not in state.students:
+        state.students[ex] = Student(state.runtime, state.config.exercise(ex), state.submission)
+    return state.students[ex]
+
+
+@pytest.fixture(scope="module")
+def reference(request: pytest.FixtureRequest) -> ModuleType:
+    """``solutions/<id>.py`` imported in the judge (hidden checks only)."""
+    state, ex = _state(request), exercise_of(request.path)
+    if ex not in state.references:
+        path = state.config.solutions / f"{ex}.py" if state.config.solutions else None
+        if path is None or not path.is_file():
+            raise GraderError(f"the reference solution {ex}.py is not available to the judge")
+        spec = importlib.util.spec_from_file_location(f"dlgrade_reference_{ex}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        state.references[ex] = module
+    return state.references[ex]
+
+
+@pytest.fixture(scope="module")
+def settings(request: pytest.FixtureRequest) -> Any:
+    """The exercise's ``Settings`` from autograder.yml (None if it defines none)."""
+    return _state(request).config.exercise(exercise_of(request.path)).settings
+
+
+@pytest.fixture(scope="module")
+def device(request: pytest.FixtureRequest) -> str:
+    """``cpu`` or ``cuda``, from the config's ``device: auto | cpu | cuda``."""
+    state = _state(request)
+    if state.device is None:
+        state.device = resolve_device(state.config.device)
+    return state.device
+
+
+@pytest.fixture
+def seed(request: pytest.FixtureRequest) -> int:
+    """An int stable per check: the config's seed and the check's name."""
+    meta = request.node.stash[META]
+    return zlib.crc32(f"{_state(request).config.seed}/{meta.name}".encode()) & 0x7FFFFFFF
+
+
+@pytest.fixture
+def rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+@pytest.fixture
+def feedback(request: pytest.FixtureRequest) -> Feedback:
+    """Information for the student (text, HTML, images), shown pass or fail."""
+    state, meta = _state(request), request.node.stash[META]
+    images = (state.artifacts_dir / meta.exercise) if state.artifacts_dir else None
+    fb = Feedback(images, meta.name)
+    request.node.stash[FEEDBACK] = fb
+    return fb

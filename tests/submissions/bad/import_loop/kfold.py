@@ -1,0 +1,2 @@
+while True:  # training code left at top level, say
+    pass

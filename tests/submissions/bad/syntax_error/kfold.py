@@ -1,0 +1,5 @@
+import numpy as np
+
+
+def kfold_indices(n_samples, k, *, shuffle=False, seed=None:
+    return []
