@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TextIO
 from pathlib import Path
 
 from grader.config import Config, load_config
@@ -91,11 +93,34 @@ def cmd_check(args: argparse.Namespace) -> int:
     folder = Path(args.submission) if args.submission else config.assignments
     if folder is None:
         raise GraderError("no --submission given and the config names no assignments folder")
-    report = grade(config, folder, exercises=[args.exercise], public_only=True)
+    bar = progress_bar(sys.stderr) if _interactive(sys.stderr) else None
+    try:
+        report = grade(config, folder, exercises=[args.exercise], public_only=True, on_progress=bar)
+    finally:
+        if bar is not None:
+            bar(0, 0, "")  # clear the line
     print(format_table(report))
     _print_output(report)
     print("\n(public checks only; the final grade also runs hidden checks)")
     return OK
+
+
+def _interactive(stream: TextIO) -> bool:
+    """A terminal, and not CI: CI logs get no progress bars."""
+    return stream.isatty() and not os.environ.get("CI")
+
+
+def progress_bar(stream: TextIO, width: int = 30) -> Callable[[float, float, str], None]:
+    """A one-line bar redrawn in place; ``total == 0`` clears it."""
+    def draw(done: float, total: float, label: str) -> None:
+        if total <= 0:
+            stream.write("\r" + " " * (width + 60) + "\r")
+        else:
+            filled = int(width * min(1.0, done / total))
+            stream.write(f"\r{label[:40]:<40} [{'#' * filled}{'.' * (width - filled)}] "
+                         f"{done:g}/{total:g}")
+        stream.flush()
+    return draw
 
 
 def cmd_grade(args: argparse.Namespace) -> int:

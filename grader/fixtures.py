@@ -28,7 +28,8 @@ def student(request: pytest.FixtureRequest) -> Student:
     """Proxy for this exercise's submitted module (runs in the sandboxed worker)."""
     state, ex = _state(request), exercise_of(request.path)
     if ex not in state.students:
-        state.students[ex] = Student(state.runtime, state.config.exercise(ex), state.submission)
+        state.students[ex] = Student(state.runtime, state.config.exercise(ex), state.submission,
+                                     on_progress=state.on_progress)
     return state.students[ex]
 
 

@@ -23,7 +23,7 @@ import pytest
 from grader.config import VISIBILITIES, Config
 from grader.errors import CheckFailure, GraderError, StudentError
 from grader.results import CheckResult
-from grader.sandbox import Runtime, Student
+from grader.sandbox import ProgressFn, Runtime, Student
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,7 @@ class GradingState:
     references: dict[str, ModuleType] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     device: str | None = None
+    on_progress: ProgressFn | None = None  # draws training progress (the CLI, on a terminal)
 
 
 def check_name(exercise: str, item: pytest.Item) -> str:

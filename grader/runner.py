@@ -15,7 +15,7 @@ from grader.errors import GraderError
 from grader import fixtures
 from grader.plugin import DlgradePlugin, GradingState
 from grader.results import Report
-from grader.sandbox import prepare_runtime
+from grader.sandbox import ProgressFn, prepare_runtime
 
 CHECKS_INI = Path(__file__).parent / "checks.ini"
 
@@ -28,7 +28,8 @@ def check_files(exercise: str) -> list[Path]:
 
 
 def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | None = None,
-          public_only: bool = False, artifacts_dir: Path | None = None) -> Report:
+          public_only: bool = False, artifacts_dir: Path | None = None,
+          on_progress: ProgressFn | None = None) -> Report:
     """Grade ``submission`` (a folder of ``<id>.py`` files) on ``exercises`` (default: all).
 
     Raises ``GraderError`` only when grading cannot run (bad arguments, broken checks); anything
@@ -47,7 +48,8 @@ def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | 
         raise GraderError(f"no checks found for: {', '.join(missing)}")
     runtime = prepare_runtime(config)
     state = GradingState(config=config, submission=submission, runtime=runtime,
-                         public_only=public_only, artifacts_dir=artifacts_dir)
+                         public_only=public_only, artifacts_dir=artifacts_dir,
+                         on_progress=on_progress)
     plugin = DlgradePlugin(state)
     args = [*map(str, files), "-c", str(CHECKS_INI), "--rootdir", str(EXERCISES_DIR),
             "-p", "no:cacheprovider", "-p", "no:randomly", "--import-mode=importlib",

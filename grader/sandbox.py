@@ -26,6 +26,7 @@ import time
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from grader import codec
@@ -34,6 +35,7 @@ from grader.errors import (BadOutput, Crashed, ImportFailed, Missing, Raised, St
                            TimedOut)
 
 MARKER = "DLGRADE_WORKER_TOKEN"
+ProgressFn = Callable[[float, float, str], None]
 MAX_MODULE_BYTES = 2 * 1024 * 1024
 
 
@@ -136,6 +138,7 @@ class Worker:
         self.proc: subprocess.Popen | None = None
         self.requests = self.answers = -1
         self.names: list[str] = []
+        self.on_progress: ProgressFn | None = None
 
     def start(self, deadline: float) -> None:
         """Spawn and wait for the hello; raise ImportFailed/TimedOut/Crashed."""
@@ -191,7 +194,7 @@ class Worker:
                 if need > self.runtime.response_limit:
                     raise BadOutput(f"while {doing}, the worker sent {need} bytes, more than the "
                                     f"{self.runtime.response_limit} allowed")
-            if need is not None and len(buf) >= 8 + need:
+            while need is not None and len(buf) >= 8 + need:
                 try:
                     message = json.loads(bytes(buf[8:8 + need]))
                 except ValueError:
@@ -199,7 +202,18 @@ class Worker:
                 if not isinstance(message, dict):
                     raise BadOutput(f"while {doing}, the worker's answer was not readable "
                                     "(did your code write to the grader's pipes?)")
-                return message
+                if "progress" not in message:
+                    return message
+                self._progress(message["progress"])
+                del buf[:8 + need]
+                need = int.from_bytes(buf[:8], "big") if len(buf) >= 8 else None
+
+    def _progress(self, value: Any) -> None:
+        if self.on_progress is not None and isinstance(value, list) and len(value) == 3:
+            try:
+                self.on_progress(float(value[0]), float(value[1]), str(value[2])[:80])
+            except (TypeError, ValueError):
+                pass
 
     def _death(self, doing: str) -> str:
         try:
@@ -275,8 +289,10 @@ def _kill_marked(token: str) -> None:
 class Student:
     """Proxy for one exercise's submitted module; see the module docstring."""
 
-    def __init__(self, runtime: Runtime, exercise: ExerciseConfig, submission: Path) -> None:
+    def __init__(self, runtime: Runtime, exercise: ExerciseConfig, submission: Path, *,
+                 on_progress: ProgressFn | None = None) -> None:
         self._runtime = runtime
+        self._on_progress = on_progress
         self._exercise = exercise
         self._file = submission / f"{exercise.id}.py"
         self._worker: Worker | None = None
@@ -363,6 +379,7 @@ class Student:
             return
         source = self._read_module()
         worker = Worker(self._runtime, self._exercise.id, source)
+        worker.on_progress = self._on_progress
         self._worker = worker
         try:
             worker.start(deadline)

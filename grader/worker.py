@@ -7,7 +7,8 @@ module, says hello, then serves requests until the judge closes the request pipe
 
 Frames are an 8-byte big-endian length and a JSON payload (see ``grader.codec``). A request is
 ``{"op": "call"|"probe", "name": str, "args": [...], "kwargs": {...}}``; the answer is
-``{"ok": true, "value": ...}`` or ``{"ok": false, ...}`` describing the exception. The worker never
+``{"ok": true, "value": ...}`` or ``{"ok": false, ...}`` describing the exception; a probe that
+takes a ``progress`` argument may send ``{"progress": [done, total, label]}`` frames before it. The worker never
 judges anything: it only returns what the code produced.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import json
 import os
 import resource
@@ -41,7 +43,7 @@ def main(argv: list[str]) -> int:
             return 0
         if request.get("op") == "probe" and probes is None:
             probes = importlib.import_module(f"grader.exercises.{spec['exercise']}.probes")
-        _send(answers, _serve(module, probes, request, spec["module"]))
+        _send(answers, _serve(module, probes, request, spec["module"], answers))
 
 
 def _limit(limits: dict[str, int]) -> None:
@@ -76,13 +78,17 @@ def _import(exercise: str, path: str) -> tuple[Any, dict]:
     return module, {"ok": True, "names": names}
 
 
-def _serve(module: Any, probes: Any, request: dict, path: str) -> dict:
+def _serve(module: Any, probes: Any, request: dict, path: str, answers: Any) -> dict:
     name = str(request.get("name"))
     try:
         args = codec.decode(request.get("args", []))
         kwargs = codec.decode(request.get("kwargs", {}))
         if request.get("op") == "probe":
-            result = getattr(probes, name)(module, *args, **kwargs)
+            probe = getattr(probes, name)
+            if "progress" in inspect.signature(probe).parameters:
+                kwargs["progress"] = lambda done, total, label="": _send(
+                    answers, {"progress": [float(done), float(total), str(label)[:80]]})
+            result = probe(module, *args, **kwargs)
         else:
             func = getattr(module, name, None)
             if not callable(func):
