@@ -8,6 +8,15 @@ Conventions (see ``../shared/reference.md``):
 
 Everything here runs in the judge on values it computed or received as data; ``f`` may call into
 the sandbox (each evaluation is then a worker call) or be a trusted oracle.
+
+Two ways to differentiate a student's forward:
+- in the judge, with a callable: :func:`numerical_gradient`, :func:`numerical_gradient_vector`;
+- in one worker call: send :func:`perturbations` of the input to a probe that returns the forward's
+  output at each, then :func:`gradient_from_outputs` (vector outputs, with a ``dout`` from
+  :func:`random_upstream`) or :func:`gradient_from_values` (scalar outputs such as a loss).
+Then :func:`expect_gradient` gives the verdict (parameter, worst index, both values, tolerance).
+Random inputs should be redrawn until :func:`well_conditioned`, so rounding cannot fail a right
+answer; :func:`worst_relative_error` is the figure calibration records.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from grader.expect import fail
+from grader.expect import fail, short, type_name
 
 ScalarFn = Callable[[np.ndarray], float]
 VectorFn = Callable[[np.ndarray], np.ndarray]
@@ -73,21 +82,27 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def expect_gradient(got: object, expected: np.ndarray, *, name: str, tol: float,
-                    what: str = "", reference: str = "numerical") -> None:
+                    what: str = "", reference: str = "numerical",
+                    shape_of: str | None = None, dtype: str | None = None) -> None:
     """Compare a student's gradient with an oracle's; the message names the parameter, the worst
     index, both values, the relative error and the tolerance.
 
-    ``reference`` names the oracle in the message ("numerical", "torch autograd").
+    ``reference`` names the oracle in the message ("numerical", "torch autograd"); ``shape_of``
+    names the input whose shape the gradient must have (default: ``name`` without its leading
+    ``d``, so "dw" -> "w"); ``dtype`` (e.g. "float64"), when given, is required exactly (a
+    float32 gradient cannot meet a float64 tolerance).
     """
     label = f"{what}: {name}" if what else name
     expected = np.asarray(expected, dtype=np.float64)
     if not isinstance(got, np.ndarray):
-        fail(f"{label}: expected a numpy array, got {type(got).__name__}")
+        fail(f"{label}: expected a numpy array, got {type_name(got)}: {short(got)}")
     if got.shape != expected.shape:
-        fail(f"{label}: expected shape {expected.shape} (the shape of {name.lstrip('d')}), "
-             f"got shape {got.shape}")
+        fail(f"{label}: expected shape {expected.shape} (the shape of "
+             f"{shape_of or name.lstrip('d')}), got shape {got.shape}")
     if got.dtype.kind not in "fiu":
         fail(f"{label}: expected a float array, got dtype {got.dtype}")
+    if dtype is not None and got.dtype != np.dtype(dtype):
+        fail(f"{label}: expected dtype {np.dtype(dtype)}, got dtype {got.dtype}")
     if not np.all(np.isfinite(got)):
         idx = tuple(int(i) for i in np.argwhere(~np.isfinite(got))[0])
         fail(f"{label}: non-finite value {got[idx]!r} at index {idx}")
@@ -112,18 +127,46 @@ def random_upstream(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndar
     return rng.standard_normal(shape)
 
 
-def upstream_values(outputs: np.ndarray, dout: np.ndarray) -> np.ndarray:
-    """``sum(out * dout)`` for each output of a stack (one per perturbation): shape (len(outputs),).
+def gradient_from_outputs(outputs: np.ndarray, dout: np.ndarray, shape: tuple[int, ...], *,
+                          h: float = 1e-5) -> np.ndarray:
+    """Central differences of ``sum(f(x) * dout)`` from ``f``'s outputs at :func:`perturbations`.
 
-    ``outputs`` has shape ``(2 * x.size, *dout.shape)`` (the forward evaluated at each of
-    :func:`perturbations`); feed the result to :func:`gradient_from_values`.
+    ``outputs`` has shape ``(2 * prod(shape), *dout.shape)``: the forward at ``x + h e_0``,
+    ``x - h e_0``, ... The outputs are subtracted element-wise before the upstream gradient is
+    applied (``sum((f(x + h) - f(x - h)) * dout) / 2h``), so elements that do not depend on the
+    perturbed input cancel exactly instead of adding their rounding error to every difference.
     """
     outputs = np.asarray(outputs, dtype=np.float64)
     dout = np.asarray(dout, dtype=np.float64)
-    return (outputs.reshape(len(outputs), -1) * dout.reshape(1, -1)).sum(axis=1)
+    diff = (outputs[0::2] - outputs[1::2]).reshape(len(outputs) // 2, -1)
+    return ((diff * dout.reshape(1, -1)).sum(axis=1) / (2 * h)).reshape(shape)
 
+
+def upstream_values(outputs: np.ndarray, dout: np.ndarray) -> np.ndarray:
+    """``sum(out * dout)`` for each output of a stack (one per perturbation), for
+    :func:`gradient_from_values`. Prefer :func:`gradient_from_outputs`, which subtracts first and
+    so keeps the rounding error of the untouched outputs out of every difference."""
+    outputs = np.asarray(outputs, dtype=np.float64)
+    dout = np.asarray(dout, dtype=np.float64)
+    return (outputs.reshape(len(outputs), -1) * dout.reshape(1, -1)).sum(axis=1)
 
 def worst_relative_error(got: np.ndarray, expected: np.ndarray) -> float:
     """The largest element-wise :func:`relative_error` (0.0 for empty arrays); for calibration."""
     err = relative_error(got, expected)
     return float(err.max()) if err.size else 0.0
+
+
+def well_conditioned(gradients: list[np.ndarray], floor: float) -> bool:
+    """True when every non-zero element of ``gradients`` has magnitude at least ``floor``.
+
+    Rounding makes a central difference's absolute error about ``eps * |f| / h`` (~1e-11 for
+    values of order one), so a true gradient element of 1e-6 cannot pass a relative tolerance of
+    1e-7 however right the backward pass is. Checks redraw their random inputs until the oracle's
+    gradient is well conditioned; exact zeros (a ReLU's dead inputs) are exact on both sides.
+    """
+    for grad in gradients:
+        grad = np.asarray(grad, dtype=np.float64)
+        nonzero = np.abs(grad[grad != 0])
+        if nonzero.size and float(nonzero.min()) < floor:
+            return False
+    return True

@@ -29,6 +29,8 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from grader import codec
 from grader.config import Config, ExerciseConfig, EXERCISES_DIR
 from grader.errors import (BadOutput, Crashed, ImportFailed, Missing, Raised, StudentError,
@@ -430,9 +432,19 @@ class Student:
         return self._used
 
 
-def _describe(name: str, args: tuple, kwargs: dict) -> str:
+def _brief(value: Any, depth: int = 0) -> str:
+    """Arguments as a reader wants them in a message: small values in full, arrays by shape."""
     from grader.expect import short
 
-    parts = [short(a, 60) for a in args] + [f"{k}={short(v, 60)}" for k, v in kwargs.items()]
+    if isinstance(value, np.ndarray) and value.size > 6:
+        return f"array(shape={value.shape}, {value.dtype})"
+    if isinstance(value, dict) and depth == 0:
+        items = ", ".join(f"{k!r}: {_brief(v, 1)}" for k, v in list(value.items())[:4])
+        return "{" + items + (", ..." if len(value) > 4 else "") + "}"
+    return short(value, 60)
+
+
+def _describe(name: str, args: tuple, kwargs: dict) -> str:
+    parts = [_brief(a) for a in args] + [f"{k}={_brief(v)}" for k, v in kwargs.items()]
     text = f"{name}({', '.join(parts)})"
     return text if len(text) <= 160 else text[:157] + "..."

@@ -1,0 +1,261 @@
+"""Judge-side oracles and validators for `backprop` (trusted; never runs student code).
+
+- torch autograd versions of every function of the contract, in float64;
+- the judge's own numpy forward pass of an MLP (to evaluate the weights ``train_mlp`` returns);
+- validators that turn a student's odd return value into a clear ``CheckFailure`` before any
+  arithmetic touches it;
+- input generators that keep ReLU inputs away from the kink (numerical gradients are meaningless
+  within ``h`` of it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from grader.expect import expect_array, expect_close, expect_type, fail, short, type_name
+from grader.numgrad import expect_gradient, random_upstream, well_conditioned
+
+# Every ReLU input of a network's numerical check is at least this far from 0: 100 times the finite
+# difference step (1e-5), so no perturbation crosses the kink.
+KINK_MARGIN = 1e-3
+# Random inputs are redrawn until every non-zero true gradient element is at least this large (see
+# grader.numgrad.well_conditioned): rounding gives central differences an absolute error of about
+# 1e-11, so elements >= 1e-2 keep the relative error near 1e-9, 100x under the 1e-7 tolerance.
+GRAD_FLOOR = 1e-2
+# Same for whole networks, whose tolerance is 1e-5: elements >= 1e-4 keep it near 1e-7.
+NETWORK_GRAD_FLOOR = 1e-4
+TRIES = 1000
+
+
+# ---------------------------------------------------------------- torch autograd oracles (float64)
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def _leaf(value: np.ndarray):
+    return _torch().tensor(np.asarray(value, dtype=np.float64), requires_grad=True)
+
+
+def torch_affine(x: np.ndarray, w: np.ndarray, b: np.ndarray,
+                 dout: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(out, dx, dw, db)`` of ``x @ w + b`` for upstream ``dout``, by torch autograd."""
+    tx, tw, tb = _leaf(x), _leaf(w), _leaf(b)
+    out = tx @ tw + tb
+    out.backward(_torch().tensor(dout, dtype=_torch().float64))
+    return (out.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy())
+
+
+def torch_elementwise(kind: str, x: np.ndarray, dout: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(out, dx)`` of ``torch.relu`` or ``torch.sigmoid`` (``kind``) for upstream ``dout``."""
+    torch = _torch()
+    tx = _leaf(x)
+    out = getattr(torch, kind)(tx)
+    out.backward(torch.tensor(dout, dtype=torch.float64))
+    return out.detach().numpy(), tx.grad.numpy()
+
+
+def torch_softmax_cross_entropy(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """``(mean loss, dscores)`` of ``torch.nn.functional.cross_entropy``."""
+    torch = _torch()
+    ts = _leaf(scores)
+    loss = torch.nn.functional.cross_entropy(ts, torch.tensor(y, dtype=torch.int64))
+    loss.backward()
+    return float(loss.item()), ts.grad.numpy()
+
+
+def torch_mlp_loss(params: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray,
+                   reg: float) -> tuple[float, dict[str, np.ndarray]]:
+    """``(loss, grads)`` of the contract's MLP (ReLU between layers, mean cross-entropy,
+    ``0.5 * reg * sum ||W||^2``), by torch autograd."""
+    torch = _torch()
+    leaves = {key: _leaf(value) for key, value in params.items()}
+    n_layers = count_layers(params)
+    h = torch.tensor(X, dtype=torch.float64)
+    for layer in range(1, n_layers + 1):
+        h = h @ leaves[f"W{layer}"] + leaves[f"b{layer}"]
+        if layer < n_layers:
+            h = torch.relu(h)
+    loss = torch.nn.functional.cross_entropy(h, torch.tensor(y, dtype=torch.int64))
+    loss = loss + 0.5 * reg * sum((leaves[f"W{l}"] ** 2).sum() for l in range(1, n_layers + 1))
+    loss.backward()
+    return float(loss.item()), {key: leaf.grad.numpy() for key, leaf in leaves.items()}
+
+
+# ---------------------------------------------------------------- the judge's own MLP forward
+
+def count_layers(params: dict[str, Any]) -> int:
+    return sum(1 for key in params if key.startswith("W"))
+
+
+def mlp_scores(params: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
+    """Class scores (N, C) of the contract's MLP, in float64 numpy (no student code involved)."""
+    h = np.asarray(X, dtype=np.float64)
+    n_layers = count_layers(params)
+    for layer in range(1, n_layers + 1):
+        w = np.asarray(params[f"W{layer}"], np.float64)
+        h = h @ w + np.asarray(params[f"b{layer}"], np.float64)
+        if layer < n_layers:
+            h = np.maximum(h, 0.0)
+    return h
+
+
+def min_preactivation(params: dict[str, np.ndarray], X: np.ndarray) -> float:
+    """Smallest ``|pre-activation|`` over the hidden ReLUs (inf for L = 1): how far from a kink."""
+    h = np.asarray(X, dtype=np.float64)
+    n_layers = count_layers(params)
+    smallest = np.inf
+    for layer in range(1, n_layers):
+        h = h @ params[f"W{layer}"] + params[f"b{layer}"]
+        smallest = min(smallest, float(np.abs(h).min()))
+        h = np.maximum(h, 0.0)
+    return smallest
+
+
+def layer_keys(n_layers: int) -> list[str]:
+    return [f"{p}{l}" for l in range(1, n_layers + 1) for p in ("W", "b")]
+
+
+def random_params(rng: np.random.Generator, sizes: list[int], *,
+                  scale: float = 0.5) -> dict[str, np.ndarray]:
+    """``{"W1", "b1", ...}`` for layer widths ``sizes`` (input first), normal, std ``scale``."""
+    params = {}
+    for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        params[f"W{layer}"] = rng.normal(0.0, scale, (fan_in, fan_out))
+        params[f"b{layer}"] = rng.normal(0.0, scale, fan_out)
+    return params
+
+
+def network_case(rng: np.random.Generator, sizes: list[int], n: int, reg: float,
+                 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """A network, inputs and labels for a numerical check of the whole ``mlp_loss``: every hidden
+    pre-activation at least ``KINK_MARGIN`` from 0 (so central differences are exact up to
+    O(h^2)) and a well-conditioned true gradient (redrawn until both hold)."""
+    for _ in range(TRIES):
+        params = random_params(rng, sizes)
+        X = rng.normal(0.0, 1.0, (n, sizes[0]))
+        y = rng.integers(0, sizes[-1], n)
+        if (min_preactivation(params, X) > KINK_MARGIN
+                and well_conditioned(list(torch_mlp_loss(params, X, y, reg)[1].values()),
+                                     NETWORK_GRAD_FLOOR)):
+            return params, X, y
+    raise RuntimeError(f"could not draw a well-conditioned network of sizes {sizes}")
+
+
+def affine_case(rng: np.random.Generator, n: int, d: int, m: int,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(x, w, b, dout)`` with a well-conditioned true gradient."""
+    for _ in range(TRIES):
+        case = (rng.normal(size=(n, d)), rng.normal(size=(d, m)), rng.normal(size=m),
+                random_upstream((n, m), rng))
+        if well_conditioned(list(torch_affine(*case)[1:]), GRAD_FLOOR):
+            return case
+    raise RuntimeError("could not draw a well-conditioned affine case")
+
+
+def elementwise_case(rng: np.random.Generator, kind: str,
+                     shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, dout)`` for ``relu`` or ``sigmoid`` with a well-conditioned true gradient; ReLU inputs
+    stay 0.1 away from the kink so ``x +- h`` never crosses it."""
+    for _ in range(TRIES):
+        x = away_from_zero(rng, shape) if kind == "relu" else 2.0 * rng.normal(size=shape)
+        dout = random_upstream(shape, rng)
+        if well_conditioned([torch_elementwise(kind, x, dout)[1]], GRAD_FLOOR):
+            return x, dout
+    raise RuntimeError(f"could not draw a well-conditioned {kind} case")
+
+
+def softmax_case(rng: np.random.Generator, n: int, c: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(scores, y)`` with a well-conditioned true ``dscores`` (no class all but impossible)."""
+    for _ in range(TRIES):
+        scores, y = rng.normal(size=(n, c)), rng.integers(0, c, n)
+        if well_conditioned([torch_softmax_cross_entropy(scores, y)[1]], GRAD_FLOOR):
+            return scores, y
+    raise RuntimeError("could not draw a well-conditioned softmax case")
+
+
+def away_from_zero(rng: np.random.Generator, shape: tuple[int, ...], *,
+                   low: float = 0.1) -> np.ndarray:
+    """Normal values with random signs and ``|value| >= low`` (ReLU inputs away from the kink)."""
+    magnitude = low + np.abs(rng.normal(0.0, 1.0, shape))
+    return magnitude * rng.choice([-1.0, 1.0], size=shape)
+
+
+# ---------------------------------------------------------------- validators of student values
+
+def expect_pair(result: Any, *, what: str, names: str) -> tuple[Any, Any]:
+    """A tuple or list ``(a, b)``; ``names`` describes it in messages, e.g. "(loss, dscores)"."""
+    expect_type(result, (tuple, list), what=what)
+    if len(result) != 2:
+        fail(f"{what}: expected a pair {names}, got a tuple of {len(result)} items: "
+             f"{short(result)}")
+    return result
+
+
+def expect_triple(result: Any, *, what: str, names: str) -> tuple[Any, Any, Any]:
+    expect_type(result, (tuple, list), what=what)
+    if len(result) != 3:
+        fail(f"{what}: expected a tuple {names}, got a tuple of {len(result)} items: "
+             f"{short(result)}")
+    return result
+
+
+def expect_number(value: Any, *, what: str) -> float:
+    """A finite real number (Python, numpy scalar or 0-d array), as float."""
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        fail(f"{what}: expected a number (float), got {type_name(value)}: {short(value)}")
+    if not np.isfinite(float(value)):
+        fail(f"{what}: got {float(value)!r}, expected a finite number")
+    return float(value)
+
+
+def expect_outputs(outputs: Any, *, count: int, shape: tuple[int, ...] | None,
+                   what: str) -> np.ndarray:
+    """The forward's outputs at every perturbation, validated and stacked as float64.
+
+    ``shape`` None means each output is a scalar (a loss).
+    """
+    expect_type(outputs, list, what=what)
+    if len(outputs) != count:
+        fail(f"{what}: expected {count} outputs, got {len(outputs)}")
+    if shape is None:
+        return np.array([expect_number(v, what=what) for v in outputs])
+    return np.stack([expect_array(v, shape=shape, dtype="float", what=what).astype(np.float64)
+                     for v in outputs])
+
+
+def expect_params(params: Any, sizes: list[int], *, what: str) -> dict[str, np.ndarray]:
+    """A dict with exactly the keys ``W1, b1, ..., WL, bL`` of the widths ``sizes``, float arrays
+    of the right shapes, all finite; returned as float64."""
+    expect_type(params, dict, what=what)
+    n_layers = len(sizes) - 1
+    keys = layer_keys(n_layers)
+    if set(params) != set(keys):
+        missing = [k for k in keys if k not in params]
+        extra = sorted(map(str, set(params) - set(keys)))
+        fail(f"{what}: expected the keys {keys}; missing {missing}, unexpected {extra}")
+    out = {}
+    for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        for key, shape in ((f"W{layer}", (fan_in, fan_out)), (f"b{layer}", (fan_out,))):
+            out[key] = expect_array(params[key], shape=shape, dtype="float",
+                                    what=f"{what}[{key!r}]").astype(np.float64)
+    return out
+
+
+def expect_loss_close(got: Any, expected: float, *, what: str, rtol: float) -> float:
+    """A finite number close to ``expected`` (relative tolerance ``rtol``)."""
+    value = expect_number(got, what=what)
+    return expect_close(value, expected, what=what, rtol=rtol, atol=1e-12)
+
+
+def expect_param_gradient(grads: dict[str, Any], expected: dict[str, np.ndarray], key: str, *,
+                          tol: float, what: str, reference: str) -> None:
+    """``grads[key]`` (a student's, keys already validated) against ``expected[key]``."""
+    expect_gradient(grads[key], expected[key], name=f"grads[{key!r}]", tol=tol, what=what,
+                    reference=reference, shape_of=f"params[{key!r}]", dtype="float64")

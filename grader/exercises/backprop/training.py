@@ -1,0 +1,63 @@
+"""Training on the spirals, shared by the checks and by calibration (judge side).
+
+The trainer gets only the training spirals; the held-out spirals come from another seed and never
+leave the judge; the accuracy is computed with the judge's own forward pass
+(``oracle.mlp_scores``) on the returned weights, after validating them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from grader.data import make_spirals
+from grader.exercises.backprop import oracle
+from grader.expect import fail
+
+N_CLASSES = 3
+
+
+def spiral_accuracy(train: Callable[..., Any], settings: Any, *, seed: int,
+                    hidden_sizes: tuple[int, ...], learning_rate: float) -> tuple[float, str]:
+    """``(held-out accuracy, description of the call)`` of ``train(X, y, **budget)``'s weights.
+
+    ``train`` is the student's ``train_mlp`` through the sandbox, or the reference's in
+    calibration. Raises ``CheckFailure`` when the returned params are malformed.
+    """
+    X, y = make_spirals(settings.n_train_per_class, n_classes=N_CLASSES, noise=settings.noise,
+                        seed=seed)
+    X_test, y_test = make_spirals(settings.n_test_per_class, n_classes=N_CLASSES,
+                                  noise=settings.noise, seed=seed + 1)
+    kwargs = dict(hidden_sizes=tuple(hidden_sizes), num_classes=N_CLASSES, epochs=settings.epochs,
+                  learning_rate=learning_rate, batch_size=settings.batch_size, reg=settings.reg,
+                  seed=seed % 2**31)
+    what = (f"train_mlp(X of shape {X.shape}, y, "
+            + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")")
+    params = train(X, y, **kwargs)
+    params = oracle.expect_params(params, [X.shape[1], *hidden_sizes, N_CLASSES], what=what)
+    accuracy = float(np.mean(oracle.mlp_scores(params, X_test).argmax(axis=1) == y_test))
+    return accuracy, what
+
+
+def expect_spiral_accuracy(student: Any, settings: Any, *, seed: int,
+                           hidden_sizes: tuple[int, ...], learning_rate: float,
+                           feedback: Any = None) -> float:
+    """The check: the student's trained MLP reaches ``settings.min_accuracy`` on held-out
+    spirals."""
+    def train(X: np.ndarray, y: np.ndarray, **kwargs: Any) -> Any:
+        return student.train_mlp(X, y, _timeout=settings.train_timeout, **kwargs)
+
+    accuracy, what = spiral_accuracy(train, settings, seed=seed, hidden_sizes=hidden_sizes,
+                                     learning_rate=learning_rate)
+    n_test = N_CLASSES * settings.n_test_per_class
+    if feedback is not None:
+        feedback.info(f"held-out accuracy on {n_test} spiral points: {accuracy:.3f} "
+                      f"(needed: {settings.min_accuracy:.3f})")
+    if accuracy < settings.min_accuracy:
+        fail(f"{what}: the trained network classifies {accuracy:.1%} of {n_test} held-out spiral "
+             f"points correctly; at least {settings.min_accuracy:.0%} is needed (the reference "
+             "reaches it on every calibration seed). Check that every step updates the "
+             "parameters with mlp_loss's gradients, and the He initialisation.")
+    return accuracy
