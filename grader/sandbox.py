@@ -361,7 +361,8 @@ class Student:
             except codec.DecodeError as err:
                 raise BadOutput(f"{what} returned a value the grader cannot read: {err}") from None
         if "missing" in answer:
-            raise Missing(f"{self._file.name} has no function {name}()")
+            raise Missing(f"{self._file.name} has no function {str(answer['missing'])[:100]}(): "
+                          "define it with the signature in the assignment")
         exc_type = str(answer.get("exc_type", "Exception"))
         message = str(answer.get("message", ""))
         trace = str(answer.get("traceback", ""))

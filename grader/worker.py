@@ -95,6 +95,8 @@ def _serve(module: Any, probes: Any, request: dict, path: str, answers: Any) -> 
                 return {"ok": False, "missing": name}
             result = func(*args, **kwargs)
     except BaseException as err:  # SystemExit and KeyboardInterrupt from student code too
+        if isinstance(err, AttributeError) and getattr(err, "obj", None) is module:
+            return {"ok": False, "missing": str(err.name)}  # a probe used a missing function
         mro = [c.__name__ for c in type(err).__mro__]
         return {"ok": False, "exc_type": type(err).__name__, "exc_mro": mro,
                 "message": _safe_str(err), "traceback": _student_trace(err, path)}

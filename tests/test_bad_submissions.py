@@ -188,3 +188,16 @@ def test_symlinked_module_is_not_followed(fast_config, tmp_path):
     report = grade(fast_config, tmp_path, exercises=["kfold"])
     assert report.score == 0
     assert "must be a regular file" in report.checks[0].output
+
+
+def test_a_function_missing_inside_a_probe_reads_as_missing(tmp_path):
+    source = (SOLUTIONS / "conv.py").read_text()
+    (tmp_path / "conv.py").write_text(source.replace("def max_pool2d_backward(",
+                                                     "def max_pool2d_backward_renamed("))
+    from tests.helpers import grade_dir
+
+    report = grade_dir(tmp_path, "conv")
+    lost = [c for c in report.checks if not c.passed]
+    assert lost and all("max_pool" in c.name for c in lost)
+    assert any("conv.py has no function max_pool2d_backward()" in c.output for c in lost)
+    assert not any("AttributeError" in c.output for c in lost)

@@ -1,0 +1,23 @@
+"""Convolution and pooling by hand: forward, backward, checked against torch (exercise `conv`).
+
+Students write ``conv2d_forward/backward``, ``max_pool2d_forward/backward`` and
+``avg_pool2d_forward/backward`` in numpy (float64, NCHW). The judge compares them with
+``torch.nn.functional`` (forward values, autograd gradients) and with central-difference gradients
+of the student's own forward; see ``README.md`` in this folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    """``autograder.yml: exercises: conv: settings:``.
+
+    ``speed_timeout``: seconds allowed for the one timed forward call on an (8, 3, 32, 32) batch
+    (loop-based code is slow but correct, so this is generous; it is still capped by the exercise's
+    ``time_limit``).
+    """
+
+    speed_timeout: float = 90.0

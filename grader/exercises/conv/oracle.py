@@ -1,0 +1,287 @@
+"""Judge-side helpers for `conv`: torch oracles, input makers and the shared check steps.
+
+Runs in the trusted judge only. Every student value arrives through a probe (see ``probes.py``)
+and is validated here in the order type -> shape -> dtype -> finite -> values before any
+arithmetic, so an odd return value fails the check with a message instead of crashing the grader.
+
+Tolerances (calibrated with ``calibrate.py``, ``dlgrade calibrate conv --seeds 100``; float64):
+- FORWARD_RTOL/ATOL: the reference differs from torch by at most 1.4e-13 (scaled as in
+  ``expect_array``); a float64 loop that sums in another order stays as close. Real slips (flip,
+  padding, bias, stride) are O(1) off.
+- TORCH_GRAD_TOL: per-element relative error ``|a-b| / max(1e-8, |a|+|b|)`` against torch
+  autograd. Absolute differences are ~1e-15, so only elements near zero have a relative error
+  above 1e-12 (measured worst 2.0e-11).
+- NUMERICAL_GRAD_TOL with step H: central differences of the student's *own* forward. Every layer
+  here is linear in each of its inputs (max pooling piecewise linear, and the checks' inputs keep
+  every value 0.009 or more from the others, so a step of H never changes a window's maximum):
+  the central difference has no truncation error at all and only rounding, ~1e-16 * |f| / H,
+  remains. So H = 1e-3 rather than numgrad's usual 1e-5: 100x less rounding, same exactness.
+  Measured worst for the reference 5.4e-8 (on near-zero elements); a real slip gives >= 1e-2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from grader.errors import Missing
+from grader.expect import expect_array, fail, type_name
+from grader.numgrad import expect_gradient, gradient_from_values, perturbations, relative_error
+
+FORWARD_RTOL = 1e-8  # reference's worst over 100 seeds 1.4e-13 (calibrate.py): margin ~7e4
+FORWARD_ATOL = 1e-10  # for outputs near zero; rounding there is ~1e-15
+TORCH_GRAD_TOL = 1e-6  # reference's worst over 100 seeds 2.0e-11 (near-zero elements): margin 5e4
+NUMERICAL_GRAD_TOL = 1e-4  # reference's worst over 100 seeds 5.4e-8 with H: margin ~1.8e3
+H = 1e-3  # exact for these (piecewise) linear layers; see the module docstring
+
+GRAD_NAMES = {"conv2d": ("dx", "dw", "db"), "max_pool2d": ("dx",), "avg_pool2d": ("dx",)}
+
+
+@dataclass(frozen=True)
+class ConvCase:
+    """One conv2d configuration: shapes of x (N, C, H, W) and w (F, C, HH, WW)."""
+
+    x: tuple[int, int, int, int]
+    w: tuple[int, int, int, int]
+    stride: int = 1
+    padding: int = 0
+
+    @property
+    def id(self) -> str:
+        return (f"x={'x'.join(map(str, self.x))},w={'x'.join(map(str, self.w))},"
+                f"stride={self.stride},padding={self.padding}")
+
+    @property
+    def options(self) -> dict:
+        return {"stride": self.stride, "padding": self.padding}
+
+    def inputs(self, rng: np.random.Generator) -> dict:
+        return {"x": rng.normal(size=self.x), "w": rng.normal(size=self.w),
+                "b": rng.normal(size=self.w[0])}
+
+
+@dataclass(frozen=True)
+class PoolCase:
+    """One pooling configuration: x (N, C, H, W), a square window, stride (None: the window)."""
+
+    x: tuple[int, int, int, int]
+    kernel_size: int
+    stride: int | None = None
+
+    @property
+    def id(self) -> str:
+        return f"x={'x'.join(map(str, self.x))},kernel_size={self.kernel_size},stride={self.stride}"
+
+    @property
+    def options(self) -> dict:
+        return {"kernel_size": self.kernel_size, "stride": self.stride}
+
+    def inputs(self, rng: np.random.Generator) -> dict:
+        """Values all distinct and at least 0.01 apart: no ties, and max pooling is linear
+        within +-h of them (the numerical gradient is exact there)."""
+        size = int(np.prod(self.x))
+        values = rng.permutation(size) * 0.01 + rng.uniform(0.0, 0.001, size) - size * 0.005
+        return {"x": values.reshape(self.x)}
+
+
+# ---------------------------------------------------------------- torch oracles (judge only)
+
+def torch_forward(layer: str, inputs: dict, options: dict) -> np.ndarray:
+    """torch.nn.functional's result for the layer, float64."""
+    with torch.no_grad():
+        return _torch_apply(layer, {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float64))
+                                    for k, v in inputs.items()}, options).numpy()
+
+
+def torch_gradients(layer: str, inputs: dict, options: dict, dout: np.ndarray) -> list[np.ndarray]:
+    """Autograd gradients of ``sum(layer(inputs) * dout)`` w.r.t. each input, in INPUTS order."""
+    tensors = {k: torch.tensor(np.asarray(v, dtype=np.float64), requires_grad=True)
+               for k, v in inputs.items()}
+    out = _torch_apply(layer, tensors, options)
+    out.backward(torch.from_numpy(np.asarray(dout, dtype=np.float64)))
+    names = ("x", "w", "b") if layer == "conv2d" else ("x",)
+    return [tensors[k].grad.numpy() for k in names]
+
+
+def _torch_apply(layer: str, t: dict, options: dict) -> torch.Tensor:
+    if layer == "conv2d":
+        return F.conv2d(t["x"], t["w"], t["b"], stride=options["stride"],
+                        padding=options["padding"])
+    pool = F.max_pool2d if layer == "max_pool2d" else F.avg_pool2d
+    return pool(t["x"], options["kernel_size"], options["stride"])
+
+
+# ---------------------------------------------------------------- describing calls
+
+def call_text(layer: str, inputs: dict, options: dict) -> str:
+    """``conv2d_forward(x of shape (2, 3, 7, 7), ..., stride=1, padding=1)``: shapes, not the
+    (random) values, which would not help a student find the slip."""
+    parts = [f"{k} of shape {tuple(np.shape(v))}" for k, v in inputs.items()]
+    parts += [f"{k}={v!r}" for k, v in options.items()]
+    return f"{layer}_forward({', '.join(parts)})"
+
+
+def backward_text(layer: str, inputs: dict, options: dict) -> str:
+    """``conv2d_backward(dout, cache) after conv2d_forward(...)``."""
+    return f"{layer}_backward(dout, cache) after {call_text(layer, inputs, options)}"
+
+
+# ---------------------------------------------------------------- check steps
+
+_NEEDS = {"forward": ("forward",), "timed_forward": ("forward",), "objective": ("forward",),
+          "roundtrip": ("forward", "backward"), "interleaved": ("forward", "backward")}
+
+
+def probe(student: Any, name: str, layer: str, *args: Any, **kwargs: Any) -> Any:
+    """``student.probe(name, layer, ...)``, after checking that the functions it drives exist
+    (so a missing function reads "no function ...", not an AttributeError inside a probe)."""
+    for part in _NEEDS[name]:
+        func = f"{layer}_{part}"
+        if not student.has(func):
+            raise Missing(f"conv.py has no function {func}(): define it with the signature "
+                          "in the assignment")
+    return student.probe(name, layer, *args, **kwargs)
+
+
+def take_out(answer: Any, what: str) -> Any:
+    """The ``out`` of a probe answer; fails when the student's forward returned no pair."""
+    if isinstance(answer, dict) and "not_a_pair" in answer:
+        fail(f"{what}: expected a pair (out, cache), got {answer['not_a_pair']}")
+    return answer["out"]
+
+
+def check_forward_output(out: Any, layer: str, inputs: dict, options: dict, what: str) -> None:
+    """``out`` against torch: form first, then values, then (on a mismatch) named slips."""
+    expected = torch_forward(layer, inputs, options)
+    got = expect_array(out, shape=expected.shape, dtype=np.float64, what=what)
+    if _close(got, expected):
+        return
+    if layer == "conv2d":
+        flipped = torch_forward(layer, {**inputs, "w": inputs["w"][:, :, ::-1, ::-1]}, options)
+        if _close(got, flipped):
+            fail(f"{what}: you flipped the kernel: this is a convolution, torch's conv2d is a "
+                 "cross-correlation (out[n, f, i, j] = b[f] + sum over c, p, q of "
+                 "xpad[n, c, i*stride + p, j*stride + q] * w[f, c, p, q], with w not flipped)")
+        unbiased = torch_forward(layer, {**inputs, "b": np.zeros_like(inputs["b"])}, options)
+        if _close(got, unbiased):
+            fail(f"{what}: the bias b is missing: out[n, f] must include + b[f]")
+    expect_array(got, expected, what=what, rtol=FORWARD_RTOL, atol=FORWARD_ATOL)
+
+
+def _close(got: np.ndarray, expected: np.ndarray) -> bool:
+    return bool(np.all(np.abs(got - expected) <= FORWARD_ATOL + FORWARD_RTOL * np.abs(expected)))
+
+
+def run_roundtrip(student: Any, layer: str, inputs: dict, options: dict,
+                  rng: np.random.Generator, what: str) -> tuple[np.ndarray, list[Any]]:
+    """Forward + backward in the worker with a random upstream gradient.
+
+    Validates the forward output's form and the backward result's structure; returns ``dout``
+    and the list of gradients (one per input, unchecked values).
+    """
+    shape = torch_forward(layer, inputs, options).shape
+    dout = rng.normal(size=shape)
+    answer = probe(student, "roundtrip", layer, inputs, options, dout)
+    out = take_out(answer, what)
+    expect_array(out, shape=shape, dtype=np.float64, what=f"{what} (forward output)")
+    grads = answer["grads"]
+    if layer == "conv2d":
+        if not isinstance(grads, (tuple, list)) or len(grads) != 3:
+            size = f" of length {len(grads)}" if isinstance(grads, (tuple, list)) else ""
+            fail(f"{what}: expected a tuple (dx, dw, db), got {type_name(grads)}{size}")
+        return dout, list(grads)
+    return dout, [grads]
+
+
+def expect_gradients(got: list[Any], expected: list[np.ndarray], layer: str, *, tol: float,
+                     what: str, reference: str) -> None:
+    """Each gradient: type, shape (named after its input), dtype float64, finite, values."""
+    for name, g, e in zip(GRAD_NAMES[layer], got, expected):
+        if isinstance(g, np.ndarray) and g.shape == e.shape and g.dtype != np.float64:
+            fail(f"{what}: {name}: expected dtype float64, got dtype {g.dtype}")
+        expect_gradient(g, e, name=name, tol=tol, what=what, reference=reference)
+
+
+def numerical_gradients(student: Any, layer: str, inputs: dict, options: dict,
+                        dout: np.ndarray, what: str) -> list[np.ndarray]:
+    """Central differences of ``sum(student_forward(...) * dout)`` w.r.t. each input, computed
+    from one worker call per input (all perturbations sent at once)."""
+    grads = []
+    for name in ("x", "w", "b") if layer == "conv2d" else ("x",):
+        stack = perturbations(inputs[name], h=H)
+        answer = probe(student, "objective", layer, inputs, options, dout, name, stack)
+        if "bad_out" in answer:
+            fail(f"{what}: with {name} perturbed, the forward output became "
+                 f"{answer['bad_out']}; expected a float array of shape {dout.shape}")
+        values = expect_array(answer["values"], shape=(len(stack),), dtype=np.float64,
+                              what=f"{what} (perturbed outputs)")
+        grads.append(gradient_from_values(values, np.shape(inputs[name]), h=H))
+    return grads
+
+
+def worst_relative_error(got: np.ndarray, expected: np.ndarray) -> float:
+    """For calibration: the largest per-element relative error (numgrad's definition)."""
+    err = relative_error(got, expected)
+    return float(err.max()) if err.size else 0.0
+
+
+# ---------------------------------------------------------------- timing (judge side)
+
+def best_seconds(func: Any, *, max_runs: int = 20, budget: float = 0.5) -> float:
+    """The fastest run of ``func()``: at least 3 runs, more (up to ``max_runs``) while the total
+    stays under ``budget`` seconds. The minimum is the run least disturbed by other processes,
+    which matters on a loaded grading machine."""
+    import time
+
+    best, total, runs = float("inf"), 0.0, 0
+    with _quiet_blas():
+        while runs < 3 or (runs < max_runs and total < budget):
+            start = time.perf_counter()
+            func()
+            seconds = time.perf_counter() - start
+            best, total, runs = min(best, seconds), total + seconds, runs + 1
+    return best
+
+
+def _quiet_blas() -> Any:
+    """One BLAS thread while timing in the judge: with torch loaded, numpy's BLAS threads fight
+    torch's OpenMP threads and numpy runs ~10-20x slower (measured: 0.5 ms -> 8-12 ms for the
+    reference's forward), which would make the student's code look faster than it is."""
+    import contextlib
+
+    try:
+        from threadpoolctl import threadpool_limits  # installed with scikit-learn
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def speed_text(yours: float, theirs: float, label: str) -> str:
+    """``yours: 2.3 s, vectorised reference: 0.004 s (575x slower)``."""
+    ratio = yours / max(theirs, 1e-9)
+    if ratio >= 1.5:
+        verdict = f"{ratio:.0f}x slower" if ratio >= 10 else f"{ratio:.1f}x slower"
+    elif ratio <= 1 / 1.5:
+        verdict = f"{1 / ratio:.1f}x faster"
+    else:
+        verdict = "about as fast"
+    return f"yours: {_seconds(yours)}, {label}: {_seconds(theirs)} ({verdict})"
+
+
+def _seconds(s: float) -> str:
+    return f"{s:.2g} s" if s < 10 else f"{s:.0f} s"
+
+
+def fast_forward() -> tuple[str, Any]:
+    """What to time the student's forward against: torch's conv2d on the CPU, a vectorised
+    implementation every student also has. (Not the reference: a public check must give the same
+    feedback in the student release, which has no solutions.)
+
+    Returns ``(label, func)`` with ``func(inputs, options)`` running one forward in the judge.
+    """
+    return ("vectorised conv2d (torch, CPU)",
+            lambda inputs, options: torch_forward("conv2d", inputs, options))

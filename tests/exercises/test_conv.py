@@ -1,0 +1,216 @@
+"""Framework tests for the `conv` exercise: the reference, the stub, and one slip per submission.
+
+Each submission under ``tests/submissions/conv/`` is graded once (public and hidden checks) and
+the tests assert which checks lose points, by family (the check's name without its ``[case]``)
+and, where the slip only shows in some cases, by case.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from grader.exercises.conv import oracle
+from grader.exercises.conv.cases import (FORWARD_CASES, LECTURE_IMAGE, LECTURE_KERNEL,
+                                         LECTURE_OUTPUT)
+from grader.release import strip_solutions
+from grader.results import Report
+from tests.helpers import SOLUTIONS, SUBMISSIONS, full_marks, grade_dir, lost_points
+
+EX = "conv"
+FORWARD = "conv: conv forward matches torch"
+SPEED = "conv: conv forward speed on a batch of 32x32 images"
+SHAPES = "conv: conv output shapes"
+BACK_NUM = "conv: conv backward matches numerical gradients"
+BACK_TORCH = "conv: conv backward matches torch autograd"
+HIDDEN_CONV = "conv: conv forward and backward on hidden cases"
+POOL_BACK_TORCH = "conv: pool backward matches torch autograd"
+POOL_BACK_NUM = "conv: pool backward matches numerical gradients"
+POOL_HIDDEN = "conv: pool forward and backward on hidden cases"
+TIES = "conv: max pool ties send the gradient to the first maximum"
+CACHES = "conv: each cache belongs to its own call"
+
+
+@functools.cache
+def graded(name: str) -> Report:
+    folder = SOLUTIONS if name == "reference" else SUBMISSIONS / EX / name
+    return grade_dir(folder, EX)
+
+
+def family(check_name: str) -> str:
+    return check_name.split(" [")[0]
+
+
+def lost_families(report: Report) -> set[str]:
+    return {family(n) for n in lost_points(report)}
+
+
+def lost_cases(report: Report, fam: str) -> set[str]:
+    """The ``[case]`` ids of family ``fam`` that lost points."""
+    return {n[len(fam) + 2:-1] for n in lost_points(report) if family(n) == fam and "[" in n}
+
+
+def no_grader_errors(report: Report) -> None:
+    errors = [(c.name, c.output) for c in report.checks if c.status not in ("passed", "failed")]
+    assert not errors, errors
+
+
+def load_reference():
+    spec = importlib.util.spec_from_file_location("conv_reference_for_tests", SOLUTIONS / "conv.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ---------------------------------------------------------------- reference and stub
+
+def test_reference_full_marks():
+    report = graded("reference")
+    no_grader_errors(report)
+    assert full_marks(report), sorted(lost_points(report))
+    assert report.max_score == pytest.approx(25, abs=1e-9)  # marker points sum to 50
+    assert len(report.checks) >= 40
+
+
+def test_reference_is_fast_enough_to_grade():
+    assert graded("reference").seconds < 30  # measured ~3 s on the 2-core dev machine
+
+
+def test_stub_scores_zero_on_every_check(tmp_path: Path):
+    stub = strip_solutions((SOLUTIONS / "conv.py").read_text(), EX)
+    (tmp_path / "conv.py").write_text(stub)
+    report = grade_dir(tmp_path, EX)
+    no_grader_errors(report)
+    assert report.score == 0
+    assert {c.name for c in report.checks} == {c.name for c in graded("reference").checks}
+    assert all("conv: implement" in c.output for c in report.checks)
+
+
+def test_correct_loops_full_marks_and_speed_report():
+    report = graded("naive_loops")
+    no_grader_errors(report)
+    assert full_marks(report), sorted(lost_points(report))
+    speed = report.check(SPEED).output
+    assert "yours:" in speed and "vectorised conv2d (torch, CPU):" in speed and "x slower" in speed
+
+
+# ---------------------------------------------------------------- one slip each
+
+def test_flipped_kernel_loses_forward_checks_and_is_named():
+    report = graded("flipped_kernel")
+    no_grader_errors(report)
+    assert lost_families(report) == {FORWARD, SPEED, BACK_NUM, HIDDEN_CONV}
+    # The lecture's "X" kernel is symmetric: flipping it changes nothing, so that check passes.
+    assert "conv: lecture example" not in lost_points(report)
+    assert lost_cases(report, FORWARD) == {c.id for c in FORWARD_CASES}
+    for name in lost_points(report):
+        if family(name) == FORWARD:
+            assert "you flipped the kernel" in report.check(name).output
+
+
+def test_padding_on_one_side_loses_padded_cases_only():
+    report = graded("padding_one_side")
+    no_grader_errors(report)
+    assert {FORWARD, SHAPES, BACK_NUM, BACK_TORCH, SPEED} <= lost_families(report)
+    lost = lost_cases(report, FORWARD)
+    # With stride 2 the last window may never reach the bottom/right padding (x=2x3x8x8 case):
+    # there, padding one side gives torch's output, and the check rightly passes.
+    assert {c.id for c in FORWARD_CASES if c.padding > 0 and c.stride == 1} <= lost
+    assert lost <= {c.id for c in FORWARD_CASES if c.padding > 0}
+
+
+def test_wrong_output_size_for_stride_loses_strided_cases_only():
+    report = graded("stride_output_size")
+    no_grader_errors(report)
+    assert {FORWARD, SHAPES} <= lost_families(report)
+    lost = lost_cases(report, FORWARD)
+
+    def slip_changes_size(case) -> bool:  # the slip: (D + 1) // stride instead of D // stride + 1
+        spans = (case.x[2] + 2 * case.padding - case.w[2], case.x[3] + 2 * case.padding - case.w[3])
+        return any((d + 1) // case.stride != d // case.stride + 1 for d in spans)
+
+    assert lost == {c.id for c in FORWARD_CASES if slip_changes_size(c)}
+    assert all("stride=1," not in case for case in lost)
+    assert "expected shape" in report.check(f"{FORWARD} [{sorted(lost)[0]}]").output
+
+
+def test_db_not_summed_over_batch_loses_backward_checks():
+    report = graded("db_not_summed_over_batch")
+    no_grader_errors(report)
+    assert lost_families(report) == {BACK_NUM, BACK_TORCH, HIDDEN_CONV, CACHES}
+    output = report.check(f"{BACK_TORCH} [{oracle.ConvCase((2, 3, 6, 6), (4, 3, 3, 3), 1, 1).id}]")
+    assert "db: expected shape (4,)" in output.output
+
+
+def test_max_pool_gradient_to_every_position_loses_max_pool_backward():
+    report = graded("max_pool_grad_to_every_position")
+    no_grader_errors(report)
+    assert lost_families(report) == {POOL_BACK_TORCH, POOL_BACK_NUM, POOL_HIDDEN, TIES, CACHES}
+    assert all(n.startswith(f"{TIES}") or "max_pool2d" in n for n in lost_points(report))
+
+
+def test_avg_pool_gradient_not_divided_loses_avg_pool_backward():
+    report = graded("avg_pool_grad_not_divided")
+    no_grader_errors(report)
+    assert lost_families(report) == {POOL_BACK_TORCH, POOL_BACK_NUM, POOL_HIDDEN, CACHES}
+    assert all("avg_pool2d" in n for n in lost_points(report))
+
+
+def test_state_in_a_global_loses_the_cache_check_only():
+    report = graded("conv_state_in_a_global")
+    no_grader_errors(report)
+    assert lost_points(report) == {f"{CACHES} [conv2d]"}
+
+
+# ---------------------------------------------------------------- oracles, without the engine
+
+def test_lecture_example_is_consistent():
+    ref = load_reference()
+    out, _ = ref.conv2d_forward(np.array(LECTURE_IMAGE, float)[None, None],
+                                np.array(LECTURE_KERNEL, float)[None, None], np.zeros(1))
+    assert out[0, 0].tolist() == LECTURE_OUTPUT
+    torch_out = F.conv2d(torch.tensor(LECTURE_IMAGE, dtype=torch.float64)[None, None],
+                         torch.tensor(LECTURE_KERNEL, dtype=torch.float64)[None, None])
+    assert torch_out[0, 0].tolist() == LECTURE_OUTPUT
+
+
+def test_torch_sends_tied_maxima_to_the_first_position():
+    """The contract's tie rule is torch's behaviour: check it on this torch version."""
+    x = torch.ones((1, 1, 2, 4), dtype=torch.float64, requires_grad=True)
+    F.max_pool2d(x, 2).sum().backward()
+    assert x.grad[0, 0].tolist() == [[1, 0, 1, 0], [0, 0, 0, 0]]
+
+
+def test_flip_diagnosis_only_fires_for_a_flip():
+    rng = np.random.default_rng(0)
+    case = FORWARD_CASES[1]
+    inputs = case.inputs(rng)
+    flipped = oracle.torch_forward("conv2d", {**inputs, "w": inputs["w"][:, :, ::-1, ::-1]},
+                                   case.options)
+    with pytest.raises(AssertionError, match="you flipped the kernel"):
+        oracle.check_forward_output(flipped, "conv2d", inputs, case.options, "call")
+    with pytest.raises(AssertionError, match="differ") as info:
+        oracle.check_forward_output(flipped + 1.0, "conv2d", inputs, case.options, "call")
+    assert "flipped" not in str(info.value)
+
+
+def test_speed_text():
+    assert oracle.speed_text(2.3, 0.004, "vectorised reference") == (
+        "yours: 2.3 s, vectorised reference: 0.004 s (575x slower)")
+    assert oracle.speed_text(0.002, 0.004, "torch's conv2d").endswith("(2.0x faster)")
+
+
+
+def test_speed_baseline_is_torch_so_the_student_release_gets_the_same_feedback():
+    """The public speed check never needs solutions/: it times torch's conv2d in the judge."""
+    label, run = oracle.fast_forward()
+    assert label == "vectorised conv2d (torch, CPU)"
+    case = FORWARD_CASES[1]
+    inputs = case.inputs(np.random.default_rng(0))
+    assert run(inputs, case.options).shape == (2, 4, 7, 7)
