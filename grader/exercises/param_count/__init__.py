@@ -1,0 +1,1 @@
+"""Counting parameters and output shapes (exercise `param_count`)."""

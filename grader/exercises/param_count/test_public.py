@@ -1,0 +1,153 @@
+"""Public checks for `param_count`: the oracle is PyTorch (``numel`` of real layers, the output
+of ``conv2d``) and the course's worked example.
+
+Run them on your work with ``dlgrade check param_count``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.exercises.param_count.oracle import (call_text, expect_count, expect_model_count,
+                                                 expect_shape_pair, torch_conv_count,
+                                                 torch_dense_count, torch_output_shape)
+from grader.expect import expect_raises
+
+pytestmark = pytest.mark.visibility("visible")
+
+
+def _dense(student, sizes, **kw):
+    what = call_text("dense_param_count", sizes, **kw)
+    expect_count(student.dense_param_count(sizes, **kw), torch_dense_count(sizes, **kw),
+                 what=what)
+
+
+def _conv(student, c_in, c_out, kernel, **kw):
+    what = call_text("conv2d_param_count", c_in, c_out, kernel, **kw)
+    expected = torch_conv_count(c_in, c_out, tuple(kernel) if isinstance(kernel, list) else kernel,
+                                **kw)
+    expect_count(student.conv2d_param_count(c_in, c_out, kernel, **kw), expected, what=what)
+
+
+def _shape(student, h, w, kernel, **kw):
+    what = call_text("conv2d_output_shape", h, w, kernel, **kw)
+    expected = torch_output_shape(h, w, kernel, **kw)
+    assert expected is not None, f"{what}: a case of this check has no output (grader bug)"
+    expect_shape_pair(student.conv2d_output_shape(h, w, kernel, **kw), expected, what=what)
+
+
+@pytest.mark.points(2)
+def test_course_network_has_12013010_parameters(student):
+    # 100x100 grey images, three hidden layers of 1000 units, 10 classes (the course's example).
+    sizes = [10000, 1000, 1000, 1000, 10]
+    expect_count(student.dense_param_count(sizes), 12_013_010,
+                 what=call_text("dense_param_count", sizes))
+
+
+@pytest.mark.points(1)
+def test_dense_counts_match_torch(student):
+    for sizes in ([784, 10], [2, 3, 1], [100, 50, 50, 50, 10], [1, 1], (64, 32, 16)):
+        _dense(student, sizes)
+
+
+@pytest.mark.points(1)
+def test_dense_without_bias(student):
+    for sizes in ([784, 10], [10000, 1000, 1000, 1000, 10], [2, 3, 1]):
+        _dense(student, sizes, bias=False)
+
+
+@pytest.mark.points(1)
+def test_dense_rejects_bad_sizes(student):
+    for sizes in ([10], [10, 0, 5], [10, -2]):
+        with expect_raises("ValueError", what=call_text("dense_param_count", sizes)):
+            student.dense_param_count(sizes)
+
+
+@pytest.mark.points(1)
+def test_conv_counts_with_square_kernels(student):
+    for c_in, c_out, k in ((3, 16, 3), (1, 6, 5), (64, 128, 1), (16, 32, 7)):
+        _conv(student, c_in, c_out, k)
+
+
+@pytest.mark.points(1)
+def test_conv_counts_with_rectangular_kernels(student):
+    for c_in, c_out, k in ((3, 8, (1, 7)), (16, 32, (5, 3)), (2, 4, [3, 2]), (8, 8, (3, 3))):
+        _conv(student, c_in, c_out, k)
+
+
+@pytest.mark.points(1)
+def test_conv_counts_with_groups(student):
+    for c_in, c_out, k, g in ((8, 16, 3, 2), (32, 32, 3, 32), (6, 12, (3, 5), 3), (4, 4, 1, 4)):
+        _conv(student, c_in, c_out, k, groups=g)
+
+
+@pytest.mark.points(1)
+def test_conv_without_bias(student):
+    for c_in, c_out, k, g in ((3, 16, 3, 1), (16, 32, (5, 3), 1), (8, 16, 3, 4)):
+        _conv(student, c_in, c_out, k, bias=False, groups=g)
+
+
+@pytest.mark.points(1)
+def test_conv_channels_not_divisible_by_groups_raise(student):
+    for c_in, c_out, g in ((6, 8, 4), (8, 6, 4), (5, 10, 2)):
+        what = call_text("conv2d_param_count", c_in, c_out, 3, groups=g)
+        with expect_raises("ValueError", what=what):
+            student.conv2d_param_count(c_in, c_out, 3, groups=g)
+
+
+@pytest.mark.points(2)
+def test_output_shape_with_stride_and_padding(student):
+    for size in (5, 28, 32):
+        for k in (1, 3, 5):
+            for stride in (1, 2, 3):
+                for padding in (0, 1, 2):
+                    _shape(student, size, size, k, stride=stride, padding=padding)
+
+
+@pytest.mark.points(1)
+def test_output_shape_with_dilation(student):
+    for size, k, stride, padding, dilation in ((28, 3, 1, 0, 2), (32, 3, 2, 1, 3),
+                                               (15, 5, 1, 4, 2), (9, 2, 1, 0, 8),
+                                               (64, 7, 4, 3, 5)):
+        _shape(student, size, size, k, stride=stride, padding=padding, dilation=dilation)
+
+
+@pytest.mark.points(1)
+def test_output_shape_with_pairs(student):
+    for h, w, k, kw in ((28, 20, (3, 5), {}), (32, 17, 3, {"stride": (2, 1)}),
+                        (10, 12, (1, 3), {"padding": (0, 2)}),
+                        (30, 31, (3, 2), {"stride": (1, 3), "padding": (2, 1), "dilation": (3, 2)}),
+                        (7, 9, [3, 3], {"stride": [2, 2], "padding": [1, 0],
+                                        "dilation": [1, 2]})):
+        _shape(student, h, w, k, **kw)
+
+
+@pytest.mark.points(1)
+def test_non_positive_output_shape_raises(student):
+    # torch refuses each of these ("Kernel size can't be greater than actual input size").
+    for h, w, k, kw in ((2, 2, 3, {"stride": 2}), (4, 10, 5, {}), (10, 10, 3, {"dilation": 5}),
+                        (8, 3, (1, 4), {"dilation": (1, 2)})):
+        assert torch_output_shape(h, w, k, **kw) is None
+        with expect_raises("ValueError", what=call_text("conv2d_output_shape", h, w, k, **kw)):
+            student.conv2d_output_shape(h, w, k, **kw)
+
+
+@pytest.mark.points(1)
+def test_count_parameters_of_an_mlp(student):
+    expect_model_count(student, "mlp")
+
+
+@pytest.mark.points(2)
+def test_count_parameters_leaves_out_batchnorm_buffers(student):
+    expect_model_count(student, "cnn_with_batchnorm")
+
+
+@pytest.mark.points(2)
+def test_count_parameters_counts_tied_weights_once(student):
+    expect_model_count(student, "tied_autoencoder")
+
+
+@pytest.mark.points(2)
+def test_count_parameters_trainable_only(student):
+    expect_model_count(student, "frozen_encoder", trainable_only=True)
+    expect_model_count(student, "frozen_encoder", trainable_only=False)

@@ -1,0 +1,204 @@
+"""Framework tests for the `param_count` exercise: the reference scores full marks, the stub zero,
+and each deliberately wrong submission loses points in the check that targets its mistake.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from types import ModuleType
+
+import pytest
+import torch
+from torch import nn
+
+from grader.exercises.param_count.oracle import torch_output_shape
+from grader.exercises.param_count.probes import BUILDERS, DESCRIPTIONS, build_model
+from tests.helpers import ASSIGNMENTS, SOLUTIONS, SUBMISSIONS, full_marks, grade_dir, lost_points
+
+EX = "param_count"
+
+
+def name(check: str) -> str:
+    return f"{EX}: {check}"
+
+
+COURSE = name("course network has 12013010 parameters")
+DENSE = name("dense counts match torch")
+DENSE_NO_BIAS = name("dense without bias")
+DENSE_ERRORS = name("dense rejects bad sizes")
+CONV_SQUARE = name("conv counts with square kernels")
+CONV_RECT = name("conv counts with rectangular kernels")
+CONV_GROUPS = name("conv counts with groups")
+CONV_NO_BIAS = name("conv without bias")
+CONV_ERRORS = name("conv channels not divisible by groups raise")
+SHAPE = name("output shape with stride and padding")
+SHAPE_DILATION = name("output shape with dilation")
+SHAPE_PAIRS = name("output shape with pairs")
+SHAPE_ERRORS = name("non positive output shape raises")
+MLP = name("count parameters of an mlp")
+BATCHNORM = name("count parameters leaves out batchnorm buffers")
+TIED = name("count parameters counts tied weights once")
+TRAINABLE = name("count parameters trainable only")
+PUBLIC = {COURSE, DENSE, DENSE_NO_BIAS, DENSE_ERRORS, CONV_SQUARE, CONV_RECT, CONV_GROUPS,
+          CONV_NO_BIAS, CONV_ERRORS, SHAPE, SHAPE_DILATION, SHAPE_PAIRS, SHAPE_ERRORS, MLP,
+          BATCHNORM, TIED, TRAINABLE}
+H_DENSE = name("dense counts on hidden sizes")
+H_CONV = name("conv counts on hidden sizes")
+H_SHAPE = name("output shapes on hidden sizes")
+H_FLOOR = name("output shape floors negative quotients")
+H_MODELS = name("count parameters of other models")
+H_FROZEN_BN = name("trainable only with frozen batchnorm")
+HIDDEN = {H_DENSE, H_CONV, H_SHAPE, H_FLOOR, H_MODELS, H_FROZEN_BN}
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    """Grade each folder once for the whole module."""
+    cache = {}
+
+    def get(folder):
+        if folder not in cache:
+            cache[folder] = grade_dir(folder, EX,
+                                      artifacts_dir=tmp_path_factory.mktemp("artifacts"))
+        return cache[folder]
+
+    return get
+
+
+def test_reference_scores_full_marks(reports):
+    report = reports(SOLUTIONS)
+    assert {c.name for c in report.checks} == PUBLIC | HIDDEN
+    assert lost_points(report) == set(), [(c.name, c.output) for c in report.checks
+                                          if c.score < c.max_score]
+    assert full_marks(report)
+    assert report.max_score == pytest.approx(10, abs=0.01)
+    assert {c.name for c in report.checks if c.visibility == "hidden"} == HIDDEN
+
+
+def test_stub_scores_zero_with_every_check_listed(reports):
+    stub, ref = reports(ASSIGNMENTS), reports(SOLUTIONS)
+    assert stub.score == 0
+    assert [c.name for c in stub.checks] == [c.name for c in ref.checks]
+    assert "param_count: implement count_parameters" in stub.check(TIED).output
+
+
+# (submission folder, the checks it must lose, checks it must keep: its slip is elsewhere)
+WRONG = {
+    "biases_forgotten": ({COURSE, DENSE, CONV_SQUARE, CONV_RECT, CONV_GROUPS, H_DENSE, H_CONV},
+                         {DENSE_NO_BIAS, CONV_NO_BIAS, MLP}),
+    "buffers_counted": ({BATCHNORM, TIED, H_MODELS, H_FROZEN_BN}, {MLP, TRAINABLE}),
+    "tied_counted_twice": ({TIED, H_MODELS}, {BATCHNORM, MLP, TRAINABLE}),
+    "dilation_ignored": ({SHAPE_DILATION, SHAPE_PAIRS, SHAPE_ERRORS, H_SHAPE}, {SHAPE}),
+    "groups_ignored": ({CONV_GROUPS, CONV_ERRORS, CONV_NO_BIAS, H_CONV},
+                       {CONV_SQUARE, CONV_RECT}),
+    "truncating_division": ({SHAPE_ERRORS, H_FLOOR}, {SHAPE, SHAPE_DILATION, SHAPE_PAIRS}),
+    "trainable_flag_ignored": ({TRAINABLE, H_FROZEN_BN}, {MLP, BATCHNORM, TIED}),
+}
+
+
+@pytest.mark.parametrize("wrong", sorted(WRONG))
+def test_wrong_implementation_loses_its_checks(reports, wrong):
+    must_lose, must_keep = WRONG[wrong]
+    lost = lost_points(reports(SUBMISSIONS / EX / wrong))
+    assert must_lose <= lost, f"{wrong} should lose {sorted(must_lose - lost)}; lost {sorted(lost)}"
+    assert not (must_keep & lost), f"{wrong} should keep {sorted(must_keep & lost)}"
+
+
+def test_failure_messages_name_the_mistake(reports):
+    buffers = reports(SUBMISSIONS / EX / "buffers_counted").check(BATCHNORM).output
+    assert "got 5,621, expected 5,502" in buffers and "state_dict()" in buffers
+    assert "buffers" in buffers and "tied" not in buffers
+    tied = reports(SUBMISSIONS / EX / "tied_counted_twice").check(TIED).output
+    assert "got 2,128, expected 1,104" in tied and "once per layer" in tied
+    frozen = reports(SUBMISSIONS / EX / "trainable_flag_ignored").check(TRAINABLE).output
+    assert "requires_grad=False" in frozen
+
+
+# Unit tests of the reference and of the judge's oracles.
+
+def _reference() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("param_count_reference",
+                                                  SOLUTIONS / "param_count.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_reference_course_numbers():
+    ref = _reference()
+    assert ref.dense_param_count([10000, 1000, 1000, 1000, 10]) == 12_013_010
+    assert ref.dense_param_count([10000, 1000, 1000, 1000, 10], bias=False) == 12_010_000
+    assert ref.conv2d_param_count(6, 12, (3, 5), groups=3) == 12 * 2 * 15 + 12
+    assert ref.conv2d_output_shape(32, 32, 5) == (28, 28)
+
+
+def test_reference_output_shape_agrees_with_torch_on_a_grid():
+    """The formula (reference) and torch's conv2d (the judge's oracle) agree, errors included."""
+    ref = _reference()
+    for size in (1, 2, 3, 5, 8, 13):
+        for k in (1, 2, 3, 5):
+            for s in (1, 2, 3):
+                for p in (0, 1, 2):
+                    for d in (1, 2, 3):
+                        expected = torch_output_shape(size, size + 1, k, stride=s, padding=p,
+                                                      dilation=d)
+                        if expected is None:
+                            with pytest.raises(ValueError):
+                                ref.conv2d_output_shape(size, size + 1, k, stride=s, padding=p,
+                                                        dilation=d)
+                        else:
+                            assert ref.conv2d_output_shape(size, size + 1, k, stride=s,
+                                                           padding=p, dilation=d) == expected
+
+
+def test_reference_counts_every_probe_model_like_torch():
+    ref = _reference()
+    assert set(DESCRIPTIONS) == set(BUILDERS)
+    for model_name in BUILDERS:
+        model = build_model(model_name)
+        assert ref.count_parameters(model) == sum(p.numel() for p in model.parameters())
+        assert ref.count_parameters(model, trainable_only=True) == sum(
+            p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def test_probe_models_exercise_what_they_are_named_for():
+    """Each model makes the usual mistakes give a different count (or the check is useless)."""
+    def counts(model_name):
+        model = build_model(model_name)
+        right = sum(p.numel() for p in model.parameters())
+        state = sum(t.numel() for t in model.state_dict().values())
+        twice = sum(p.numel() for _, p in model.named_parameters(remove_duplicate=False))
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        return right, state, twice, trainable
+
+    right, state, _, _ = counts("cnn_with_batchnorm")
+    assert state > right
+    right, _, twice, _ = counts("tied_autoencoder")
+    assert twice > right
+    right, _, _, trainable = counts("frozen_encoder")
+    assert trainable < right
+    assert isinstance(build_model("shared_block")[0], nn.Linear)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.dense_param_count([10]),
+    lambda m: m.dense_param_count([10, 0]),
+    lambda m: m.dense_param_count([10, 2.5]),
+    lambda m: m.conv2d_param_count(6, 8, 3, groups=4),
+    lambda m: m.conv2d_param_count(3, 8, (3, 3, 3)),
+    lambda m: m.conv2d_output_shape(2, 2, 3, stride=2),
+    lambda m: m.conv2d_output_shape(5, 5, 3, stride=0),
+    lambda m: m.conv2d_output_shape(5, 5, 3, padding=-1),
+])
+def test_reference_raises_value_error(call):
+    with pytest.raises(ValueError):
+        call(_reference())
+
+
+def test_reference_count_parameters_does_not_modify_the_model():
+    model = build_model("frozen_encoder")
+    before = [(n, p.requires_grad, p.detach().clone()) for n, p in model.named_parameters()]
+    _reference().count_parameters(model, trainable_only=True)
+    after = list(model.named_parameters())
+    assert all(n == m and g == q.requires_grad and torch.equal(t, q.detach())
+               for (n, g, t), (m, q) in zip(before, after))
