@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from grader.config import Config, load_config
@@ -9,7 +11,10 @@ from grader.results import Report
 from grader.runner import grade
 
 REPO = Path(__file__).resolve().parents[1]
-SUBMISSIONS = REPO / "tests" / "submissions"
+SUBMISSION_SOURCES = REPO / "tests" / "submissions"  # hand-written folders and *.mutation files
+# What tests grade: the sources with every mutation applied to the current reference (made by
+# tests/conftest.py at the start of the session, removed at its end).
+SUBMISSIONS = Path(tempfile.gettempdir()) / f"dlgrade-test-submissions-{os.getpid()}"
 SOLUTIONS = REPO / "solutions"
 ASSIGNMENTS = REPO / "assignments"
 
