@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -84,7 +85,9 @@ def format_table(report: Report, *, details: bool = True, width: int = 100) -> s
             lines.append(f"  {MARKS[c.status]:<5} {_num(c.score):>5}/{_num(c.max_score):<5} {label}")
             if details and c.status != "passed" and c.output:
                 for out_line in _plain(c).splitlines()[:12]:
-                    lines.append(f"{'':14}{out_line}"[: width + 40])
+                    lines.extend(textwrap.wrap(out_line, width, initial_indent=" " * 14,
+                                               subsequent_indent=" " * 16,
+                                               break_on_hyphens=False) or [""])
         lines.append("")
     lines.append(f"Total: {_num(report.score)} / {_num(report.max_score)}"
                  f"   ({len(report.checks)} checks, {report.seconds:.1f} s)")

@@ -126,3 +126,14 @@ def test_parametrized_cases_are_separate_checks_worth_the_marker(monkeypatch, tm
     assert scores == {"kfold: case [1]": (1.667, 1.667), "kfold: case [2]": (1.667, 0),
                       "kfold: case [3]": (1.667, 1.667), "kfold: other": (5.0, 5.0)}
     assert report.check("kfold: case [2]").output == "two is wrong\nassert 2 != 2"
+
+
+def test_table_wraps_long_messages_instead_of_cutting_them():
+    from grader.results import CheckResult, Report
+
+    hint = "word " * 60 + "END-OF-HINT"
+    report = Report(checks=(CheckResult("kfold", "kfold: x", 0, 1, "visible", "failed", hint),),
+                    exercises=("kfold",), points={"kfold": 1})
+    table = format_table(report, width=80)
+    assert "END-OF-HINT" in table
+    assert all(len(line) <= 80 for line in table.splitlines())
