@@ -8,7 +8,6 @@ condition failed (``--min-score``, ``selftest``, ``release --check``); 2 the gra
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -179,6 +178,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    import importlib
     import importlib.util
 
     from grader.calibration import summarize

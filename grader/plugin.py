@@ -23,7 +23,8 @@ import pytest
 from grader.config import VISIBILITIES, Config
 from grader.errors import CheckFailure, GraderError, StudentError
 from grader.results import CheckResult
-from grader.sandbox import ProgressFn, Runtime, Student
+from grader.sandbox import ProgressFn, Runtime
+from grader.student import Student
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,7 @@
   when the drop is enforced, makes the references and hidden checks unreadable to that user.
 - :class:`Worker` is one live worker process (a fresh ``python -I`` per exercise, in a temporary
   directory holding only the submitted module, its own process group).
-- :class:`Student` is the proxy the checks call: ``student.f(...)`` / ``student.probe(...)``. It
-  starts workers lazily, restarts them after a crash or a timeout, charges every call to the
-  exercise's time budget, and turns every failure into a ``StudentError`` with a clear message.
+- The proxy the checks call (``student.f(...)``) is :class:`grader.student.Student`.
 """
 
 from __future__ import annotations
@@ -15,30 +13,24 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import secrets
 import select
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
 import time
-import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
-from grader import codec
-from grader.config import Config, ExerciseConfig, EXERCISES_DIR
-from grader.errors import (BadOutput, Crashed, ImportFailed, Missing, Raised, StudentError,
-                           TimedOut)
+from grader.config import EXERCISES_DIR, Config
+from grader.errors import BadOutput, Crashed, ImportFailed
 
 MARKER = "DLGRADE_WORKER_TOKEN"
 ProgressFn = Callable[[float, float, str], None]
-MAX_MODULE_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -286,166 +278,3 @@ def _kill_marked(token: str) -> None:
                     os.kill(int(entry.name), signal.SIGKILL)
         except (OSError, ValueError):
             continue
-
-
-class Student:
-    """Proxy for one exercise's submitted module; see the module docstring."""
-
-    def __init__(self, runtime: Runtime, exercise: ExerciseConfig, submission: Path, *,
-                 on_progress: ProgressFn | None = None) -> None:
-        self._runtime = runtime
-        self._on_progress = on_progress
-        self._exercise = exercise
-        self._file = submission / f"{exercise.id}.py"
-        self._worker: Worker | None = None
-        self._used = 0.0
-        self._fatal: StudentError | None = None
-        self._outputs: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return lambda *args, **kwargs: self.call(name, *args, **kwargs)
-
-    def __repr__(self) -> str:
-        return f"<student {self._exercise.id}>"
-
-    def call(self, name: str, *args: Any, _timeout: float | None = None, **kwargs: Any) -> Any:
-        """Call ``name`` of the submitted module in the worker and return the decoded value."""
-        return self._run("call", name, args, kwargs, _timeout)
-
-    def probe(self, name: str, *args: Any, _timeout: float | None = None, **kwargs: Any) -> Any:
-        """Run ``grader.exercises.<id>.probes.<name>(module, *args, **kwargs)`` in the worker."""
-        return self._run("probe", name, args, kwargs, _timeout)
-
-    def has(self, name: str) -> bool:
-        """Whether the module defines a callable ``name`` (imports it if needed)."""
-        self._ensure_worker(time.monotonic() + self._budget(None))
-        return name in self._worker.names
-
-    def _budget(self, timeout: float | None) -> float:
-        left = self._exercise.time_limit - self._used
-        if left <= 0:
-            raise TimedOut(f"{self._exercise.id}: the exercise's time budget of "
-                           f"{self._exercise.time_limit:g} s is used up; this check could not run")
-        return min(timeout or self._exercise.call_timeout, left)
-
-    def _run(self, op: str, name: str, args: tuple, kwargs: dict, timeout: float | None) -> Any:
-        budget = self._budget(timeout)
-        what = _describe(name, args, kwargs) if op == "call" else f"running the check's probe {name}"
-        started = time.monotonic()
-        deadline = started + budget
-        try:
-            self._ensure_worker(deadline)
-            if op == "call" and name not in self._worker.names:
-                raise Missing(f"{self._file.name} has no function {name}(): define it with the "
-                              "signature in the assignment")
-            answer = self._worker.request(
-                {"op": op, "name": name, "args": codec.encode(list(args)),
-                 "kwargs": codec.encode(dict(kwargs))}, deadline, doing=what)
-        except TimeoutError:
-            self._stop_worker()
-            raise TimedOut(f"{what} did not finish within {budget:g} s (time limit); "
-                           "look for an infinite loop or very slow code") from None
-        except (Crashed, BadOutput):
-            self._stop_worker()
-            raise
-        finally:
-            self._used += time.monotonic() - started
-        return self._answer(answer, op, name, what)
-
-    def _answer(self, answer: dict, op: str, name: str, what: str) -> Any:
-        if answer.get("ok"):
-            try:
-                return codec.decode(answer.get("value"))
-            except codec.DecodeError as err:
-                raise BadOutput(f"{what} returned a value the grader cannot read: {err}") from None
-        if "missing" in answer:
-            raise Missing(f"{self._file.name} has no function {str(answer['missing'])[:100]}(): "
-                          "define it with the signature in the assignment")
-        exc_type = str(answer.get("exc_type", "Exception"))
-        message = str(answer.get("message", ""))
-        trace = str(answer.get("traceback", ""))
-        if exc_type == "NotImplementedError" and op == "call":
-            text = f"{name}() is not implemented yet (it raises NotImplementedError: {message})"
-        else:
-            text = f"{what} raised {exc_type}: {message}"
-        if trace and exc_type != "NotImplementedError":
-            text += "\n" + trace
-        raise Raised(text, exc_type=exc_type, exc_mro=tuple(map(str, answer.get("exc_mro", []))),
-                     exc_message=message, traceback=trace)
-
-    def _ensure_worker(self, deadline: float) -> None:
-        if self._fatal is not None:
-            raise self._fatal
-        if self._worker is not None:
-            return
-        source = self._read_module()
-        worker = Worker(self._runtime, self._exercise.id, source)
-        worker.on_progress = self._on_progress
-        self._worker = worker
-        try:
-            worker.start(deadline)
-        except TimeoutError:
-            self._fatal = ImportFailed(
-                f"importing {self._file.name} did not finish within the time limit; look for "
-                "top-level code that loops or trains (put it under `if __name__ == \"__main__\":`)")
-        except StudentError as err:
-            self._fatal = err if isinstance(err, ImportFailed) else ImportFailed(str(err))
-        if self._fatal is not None:
-            self._stop_worker()
-            raise self._fatal
-
-    def _read_module(self) -> bytes:
-        try:
-            info = os.lstat(self._file)
-        except FileNotFoundError:
-            self._fatal = Missing(f"missing {self._file.name}: the submission has no "
-                                  f"{self._file.name}, so this exercise scores 0")
-            raise self._fatal from None
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_MODULE_BYTES:
-            self._fatal = ImportFailed(f"{self._file.name} must be a regular file of at most "
-                                       f"{MAX_MODULE_BYTES // 1024} KiB")
-            raise self._fatal
-        return self._file.read_bytes()
-
-    def _stop_worker(self) -> None:
-        if self._worker is not None:
-            self._worker.kill()
-            self._outputs.append(self._worker.output())
-            self._worker.cleanup_logs()
-            self._worker = None
-
-    def close(self) -> str:
-        """Stop the worker (killing everything it started) and return all captured output."""
-        if self._worker is not None:
-            try:
-                os.close(self._worker.requests)  # a clean end: the worker sees EOF and exits
-                self._worker.requests = -1
-                self._worker.proc.wait(timeout=2)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
-        self._stop_worker()
-        return "".join(o for o in self._outputs if o)
-
-    @property
-    def seconds_used(self) -> float:
-        return self._used
-
-
-def _brief(value: Any, depth: int = 0) -> str:
-    """Arguments as a reader wants them in a message: small values in full, arrays by shape."""
-    from grader.expect import short
-
-    if isinstance(value, np.ndarray) and value.size > 6:
-        return f"array(shape={value.shape}, {value.dtype})"
-    if isinstance(value, dict) and depth == 0:
-        items = ", ".join(f"{k!r}: {_brief(v, 1)}" for k, v in list(value.items())[:4])
-        return "{" + items + (", ..." if len(value) > 4 else "") + "}"
-    return short(value, 60)
-
-
-def _describe(name: str, args: tuple, kwargs: dict) -> str:
-    parts = [_brief(a) for a in args] + [f"{k}={_brief(v)}" for k, v in kwargs.items()]
-    text = f"{name}({', '.join(parts)})"
-    return text if len(text) <= 160 else text[:157] + "..."

@@ -18,7 +18,7 @@ import pytest
 from grader.cli import main as dlgrade
 from grader.config import load_config
 from grader.runner import grade
-from tests.helpers import REPO, SOLUTIONS, SUBMISSIONS, full_marks
+from tests.helpers import SOLUTIONS, SUBMISSIONS, full_marks
 
 BAD = SUBMISSIONS / "bad"
 

@@ -4,7 +4,6 @@ shows. 6 statistical comparisons, each with false-failure probability <= stats.D
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from grader.exercises.dropout import stats
