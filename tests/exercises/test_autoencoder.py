@@ -37,18 +37,9 @@ ALL = ARCHITECTURE | {FORWARD, LOSS, DEVICE, PCA, DENOISE, SPARSE}
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory):
-    """Grade each folder once for the whole module (each grading trains three small models)."""
-    cache = {}
-
-    def get(folder, public_only=False):
-        key = (folder, public_only)
-        if key not in cache:
-            cache[key] = grade_dir(folder, EX, public_only=public_only,
-                                   artifacts_dir=tmp_path_factory.mktemp("artifacts"))
-        return cache[key]
-
-    return get
+def reports(graded):
+    """Each folder graded once per session (each grading trains a few small models)."""
+    return lambda folder, public_only=False: graded(folder, EX, public_only=public_only)
 
 
 def test_reference_scores_full_marks_within_the_time_limit(reports):

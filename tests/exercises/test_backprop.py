@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.helpers import (ASSIGNMENTS, SOLUTIONS, SUBMISSIONS, full_marks, grade_dir,
+from tests.helpers import (ASSIGNMENTS, SOLUTIONS, SUBMISSIONS, full_marks,
                            lost_points)
 
 EX = "backprop"
@@ -31,16 +31,9 @@ STABILITY = {name("softmax cross entropy is stable at large scores"),
 
 
 @pytest.fixture(scope="module")
-def reports():
-    """Grade each folder once for the whole module (grading takes a few seconds each)."""
-    cache = {}
-
-    def get(folder):
-        if folder not in cache:
-            cache[folder] = grade_dir(folder, EX)
-        return cache[folder]
-
-    return get
+def reports(graded):
+    """Each folder graded once per session (tests/conftest.py)."""
+    return lambda folder: graded(folder, EX)
 
 
 def test_reference_scores_full_marks(reports):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import KFold
 
-from tests.helpers import ASSIGNMENTS, SOLUTIONS, SUBMISSIONS, full_marks, grade_dir, lost_points
+from tests.helpers import ASSIGNMENTS, SOLUTIONS, SUBMISSIONS, full_marks, lost_points
 
 EX = "kfold"
 
@@ -46,17 +46,9 @@ HIDDEN = {H_UNSHUFFLED, H_SHUFFLED, H_ITERATED, H_IT_ERRORS, H_NUMPY}
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory):
-    """Grade each folder once for the whole module."""
-    cache = {}
-
-    def get(folder):
-        if folder not in cache:
-            cache[folder] = grade_dir(folder, EX,
-                                      artifacts_dir=tmp_path_factory.mktemp("artifacts"))
-        return cache[folder]
-
-    return get
+def reports(graded):
+    """Each folder graded once per session (tests/conftest.py)."""
+    return lambda folder: graded(folder, EX)
 
 
 def test_reference_scores_full_marks(reports):

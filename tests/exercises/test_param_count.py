@@ -13,7 +13,7 @@ from torch import nn
 
 from grader.exercises.param_count.oracle import torch_output_shape
 from grader.exercises.param_count.probes import BUILDERS, DESCRIPTIONS, build_model
-from tests.helpers import ASSIGNMENTS, SOLUTIONS, SUBMISSIONS, full_marks, grade_dir, lost_points
+from tests.helpers import ASSIGNMENTS, SOLUTIONS, SUBMISSIONS, full_marks, lost_points
 
 EX = "param_count"
 
@@ -52,17 +52,9 @@ HIDDEN = {H_DENSE, H_CONV, H_SHAPE, H_FLOOR, H_MODELS, H_FROZEN_BN}
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory):
-    """Grade each folder once for the whole module."""
-    cache = {}
-
-    def get(folder):
-        if folder not in cache:
-            cache[folder] = grade_dir(folder, EX,
-                                      artifacts_dir=tmp_path_factory.mktemp("artifacts"))
-        return cache[folder]
-
-    return get
+def reports(graded):
+    """Each folder graded once per session (tests/conftest.py)."""
+    return lambda folder: graded(folder, EX)
 
 
 def test_reference_scores_full_marks(reports):
