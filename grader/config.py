@@ -99,6 +99,10 @@ def parse_config(raw: dict, path: Path) -> Config:
                                          "assignments"},
                   extra={"exercises", "sandbox", "solutions", "assignments"})
     sandbox = SandboxConfig(**_fields(raw.get("sandbox") or {}, SandboxConfig, "sandbox."))
+    for f in dataclasses.fields(SandboxConfig):
+        value = getattr(sandbox, f.name)
+        if isinstance(value, int) and value <= 0:  # 0 MB or 0 threads would kill every worker
+            raise GraderError(f"sandbox.{f.name}: must be positive, got {value!r}")
     ex_raw = raw.get("exercises")
     if not isinstance(ex_raw, dict) or not ex_raw:
         raise GraderError("exercises: expected a mapping of exercise ids to their settings")

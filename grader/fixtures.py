@@ -80,6 +80,6 @@ def feedback(request: pytest.FixtureRequest) -> Feedback:
     """Information for the student (text, HTML, images), shown pass or fail."""
     state, meta = _state(request), request.node.stash[META]
     images = (state.artifacts_dir / meta.exercise) if state.artifacts_dir else None
-    fb = Feedback(images, meta.name)
+    fb = Feedback(images)
     request.node.stash[FEEDBACK] = fb
     return fb

@@ -38,9 +38,8 @@ class CheckMeta:
 class Feedback:
     """Information a check attaches to its entry, pass or fail (not points)."""
 
-    def __init__(self, images_dir: Path | None, check: str) -> None:
+    def __init__(self, images_dir: Path | None) -> None:
         self._images_dir = images_dir
-        self._check = check
         self.texts: list[str] = []
         self.html_parts: list[str] = []
 

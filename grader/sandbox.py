@@ -224,7 +224,10 @@ class Worker:
             how = f"exited with code {code}"
             if doing.startswith("importing"):
                 how += " (does the module call os._exit() or sys.exit() at top level?)"
-        return f"the process running your code {how} while {doing}"
+        tail = [line for line in self.output().splitlines() if line.strip()][-3:]
+        last = ("; its last output:\n" + "\n".join(f"    {line[:200]}" for line in tail)
+                if tail else "")
+        return f"the process running your code {how} while {doing}{last}"
 
     def output(self) -> str:
         """The captured stdout/stderr, cut at the configured limit."""

@@ -201,3 +201,13 @@ def test_a_function_missing_inside_a_probe_reads_as_missing(tmp_path):
     assert lost and all("max_pool" in c.name or "max pool" in c.name for c in lost)
     assert any("conv.py has no function max_pool2d_backward()" in c.output for c in lost)
     assert not any("AttributeError" in c.output for c in lost)
+
+
+def test_a_worker_that_dies_shows_its_last_output(fast_config, tmp_path):
+    (tmp_path / "kfold.py").write_text(
+        "import os, sys\nprint('loading weights from /nonexistent', file=sys.stderr, flush=True)\n"
+        "os._exit(3)\n")
+    report = grade(fast_config, tmp_path, exercises=["kfold"])
+    assert report.score == 0
+    message = report.checks[0].output
+    assert "exited with code 3" in message and "loading weights from /nonexistent" in message

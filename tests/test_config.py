@@ -43,6 +43,7 @@ def test_a_good_config_becomes_typed_values(tmp_path):
     (GOOD.replace("points: 10", "points: -1"), "exercises.kfold.points: must be positive"),
     (GOOD + "device: gpu\n", "device: expected one of auto, cpu, cuda"),
     (GOOD + "sandbox: {memory: 3}\n", "sandbox.memory: unknown key"),
+    (GOOD + "sandbox: {memory_mb: 0}\n", "sandbox.memory_mb: must be positive"),
     (GOOD + "visibility: secret\n", "visibility: expected one of"),
     (GOOD + "solutions: nowhere\n", "solutions: folder not found"),
     (GOOD.replace("call_timeout: 5", "call_timeout: 5, settings: {x: 1}"),
