@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine:
-#   make demo   grade the reference solutions and the stubs with the embedded default config
+#   make demo   grade the reference solutions and the stubs with the repository's autograder.yml
 #   make test   run the framework's tests (what .ci/run calls)
 # The virtual environment is made with the system python3 when there is one, so that the
 # sandbox's unprivileged worker user can start the same interpreter.
@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# torch first, pinned: an unpinned torch would pull gigabytes of CUDA packages
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q "$(TORCH)"
-	$(BIN)/pip install -q -e .
+	# the otter extra too: the tests build otter autograders and run `otter run` on them
+	$(BIN)/pip install -q -e ".[otter]"
 	touch $@
 
 demo: $(STAMP)

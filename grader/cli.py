@@ -1,6 +1,6 @@
-"""``dlgrade``: a thin command line over keyword-only functions.
+"""dlgrade: grade deep-learning exercises with checks that student code cannot tamper with.
 
-Exit codes: 0 grading completed (whatever the score); 1 the run completed but a requested
+Each command is a thin layer over a function of the package. Exit codes: 0 grading completed (whatever the score); 1 the run completed but a requested
 condition failed (``--min-score``, ``selftest``, ``release --check``); 2 the grader could not run
 (bad config, bad arguments, broken checks), with a one-line message on stderr.
 """
@@ -8,15 +8,16 @@ condition failed (``--min-score``, ``selftest``, ``release --check``); 2 the gra
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 from pathlib import Path
 
-from grader.config import Config, load_config
+from grader.config import Config, find_config, load_config
 from grader.errors import GraderError
-from grader.results import Report, format_table, write_gradescope, write_junit
+from grader.results import Report, format_table, write_atomic, write_gradescope, write_junit
 
 OK, CONDITION_FAILED, CANNOT_RUN = 0, 1, 2
 
@@ -34,45 +35,74 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+CONFIG_HELP = ("autograder.yml to use (default: $DLGRADE_CONFIG, else autograder.yml in the "
+               "current folder or a parent, else the built-in config of the six exercises)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dlgrade", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="autograder.yml", help="path to autograder.yml")
+    # --config is accepted before and after the command; SUPPRESS keeps the later one from
+    # resetting what the earlier one set
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, metavar="PATH", help=CONFIG_HELP)
+    parser = argparse.ArgumentParser(
+        prog="dlgrade", parents=[common], description=__doc__.split("\n\n")[0].strip(),
+        epilog="Students: dlgrade check EXERCISE [--submission FOLDER]. Instructors: dlgrade "
+               "bundle student|gradescope|otter --out PATH. Run dlgrade COMMAND --help for more.")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    p = sub.add_parser("check", help="run the public checks of one exercise (students)")
-    p.add_argument("exercise")
-    p.add_argument("--submission", default=None,
-                   help="folder holding <exercise>.py (default: the config's assignments/)")
-    p.set_defaults(run=cmd_check)
+    def command(name: str, run: Callable[[argparse.Namespace], int], help: str,
+                ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=help, description=help)
+        p.set_defaults(run=run)
+        return p
 
-    p = sub.add_parser("grade", help="run every check on a submission folder (instructors, CI)")
-    p.add_argument("submission")
+    p = command("check", cmd_check, "run the public checks of one exercise (students)")
+    p.add_argument("exercise")
+    p.add_argument("--submission", default=None, metavar="PATH",
+                   help="folder, .zip or notebook holding <exercise>.py (default: the config's "
+                        "assignments folder, else the current folder)")
+
+    p = command("grade", cmd_grade, "run every check on a submission (instructors, CI)")
+    p.add_argument("submission", help="a folder (files may sit a level deeper), a .zip, or a "
+                                      "notebook; near-miss names like KFold.py are accepted")
     p.add_argument("--exercises", default=None, help="comma-separated ids (default: all)")
     p.add_argument("--results", type=Path, default=None, help="write Gradescope results.json here")
     p.add_argument("--junit", type=Path, default=None, help="write JUnit XML here")
-    p.add_argument("--min-score", type=float, default=None,
-                   help="exit with code 1 when the total is below this")
+    p.add_argument("--min-score", type=float, default=None, metavar="POINTS",
+                   help="exit with code 1 when the total is below this many points (points, "
+                        "not a percentage: the six exercises are worth 120)")
     p.add_argument("--quiet", action="store_true", help="print only the total")
-    p.set_defaults(run=cmd_grade)
 
-    p = sub.add_parser("release", help="write assignments/ (stubs) from solutions/")
+    p = command("release", cmd_release, "write assignments/ (stubs) from solutions/")
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if assignments/ differs from what would be written")
-    p.set_defaults(run=cmd_release)
 
-    p = sub.add_parser("selftest", help="references score full marks, stubs zero, all listed")
-    p.set_defaults(run=cmd_selftest)
+    command("selftest", cmd_selftest, "references score full marks, stubs zero, all listed")
 
-    p = sub.add_parser("calibrate", help="run the reference over many seeds: pass rate, margin")
+    p = command("calibrate", cmd_calibrate, "run the reference over many seeds: pass rate, margin")
     p.add_argument("exercise")
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--device", default=None, help="cpu | cuda (default: the config's device)")
-    p.set_defaults(run=cmd_calibrate)
+
+    p = command("bundle", cmd_bundle, "build what an instructor hands out or uploads")
+    p.add_argument("target", choices=("student", "gradescope", "otter"),
+                   help="student: a zip for students (stubs, public checks, the engine); "
+                        "gradescope: autograder.zip; otter: one otter autograder zip per exercise")
+    p.add_argument("--out", type=Path, required=True,
+                   help="the zip to write (student, gradescope) or a folder (otter)")
+    p.add_argument("--exercises", default=None, help="comma-separated ids (default: all)")
+
+    p = command("init-ci", cmd_init_ci, "write a GitHub Actions workflow and a GitHub Classroom "
+                                        "autograding.json that grade a student repository")
+    p.add_argument("--out", type=Path, default=Path("."),
+                   help="the student repository's root (default: the current folder)")
+    p.add_argument("--min-score", type=float, default=None, metavar="POINTS",
+                   help="points the workflow requires to pass (default: none)")
     return parser
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(args.config)
+    return load_config(find_config(getattr(args, "config", None)))
 
 
 def _exercises(text: str | None, config: Config) -> tuple[str, ...] | None:
@@ -89,19 +119,38 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     config = _config(args)
     config.exercise(args.exercise)
-    folder = Path(args.submission) if args.submission else config.assignments
-    if folder is None:
-        raise GraderError("no --submission given and the config names no assignments folder")
+    folder = Path(args.submission) if args.submission else (config.assignments or Path.cwd())
     bar = progress_bar(sys.stderr) if _interactive(sys.stderr) else None
     try:
         report = grade(config, folder, exercises=[args.exercise], public_only=True, on_progress=bar)
     finally:
         if bar is not None:
             bar(0, 0, "")  # clear the line
+    _print_notices(report)
     print(format_table(report))
     _print_output(report)
-    print("\n(public checks only; the final grade also runs hidden checks)")
+    print()
+    for ex in report.exercises:
+        print(public_share_line(report, ex))
     return OK
+
+
+def public_share_line(report: Report, exercise: str) -> str:
+    """What the public total means: a share of the exercise's points, the rest is hidden."""
+    _, public = report.exercise_score(exercise)
+    points = report.points[exercise]
+    if public >= points - 0.005:
+        return f"{exercise}: the public checks are worth all {points:g} points of this exercise."
+    return (f"{exercise}: these public checks are worth {public:g} of the exercise's {points:g} "
+            f"points; hidden checks on other inputs, run for the final grade, hold the other "
+            f"{round(points - public, 2):g}. Make the public ones pass for the right reasons.")
+
+
+def _print_notices(report: Report) -> None:
+    for notice in report.notices:
+        print(notice)
+    if report.notices:
+        print()
 
 
 def _interactive(stream: TextIO) -> bool:
@@ -128,7 +177,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
     config = _config(args)
     ids = _exercises(args.exercises, config)
     artifacts = args.results.parent / "artifacts" if args.results else None
-    report = grade(config, args.submission, exercises=ids, artifacts_dir=artifacts)
+    try:
+        report = grade(config, args.submission, exercises=ids, artifacts_dir=artifacts)
+    except GraderError as err:
+        if args.results:  # Gradescope shows this file: a visible reason, never a blank score
+            write_atomic(args.results, json.dumps({
+                "score": 0, "tests": [], "output_format": "text",
+                "output": f"The autograder could not run: {err}. Please tell your instructor."}))
+        raise
     if args.results:
         write_gradescope(report, args.results)
     if args.junit:
@@ -136,8 +192,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if args.quiet:
         print(f"{report.score:g} / {report.max_score:g}")
     else:
-        for notice in report.notices:
-            print(notice)
+        _print_notices(report)
         print(format_table(report))
         _print_output(report)
     if args.min_score is not None and report.score < args.min_score:
@@ -204,6 +259,31 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"calibration of {ex.id} on {device} over {args.seeds} seeds")
     print(summarize(measurements))
     return OK if all(m.pass_rate == 1.0 for m in measurements) else CONDITION_FAILED
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    config = _config(args)
+    ids = _exercises(args.exercises, config)
+    if args.target == "student":
+        from grader.delivery.student_zip import build_student_zip
+        written = [build_student_zip(config, args.out, exercises=ids)]
+    elif args.target == "gradescope":
+        from grader.delivery.gradescope import build_gradescope_zip
+        written = [build_gradescope_zip(config, args.out, exercises=ids)]
+    else:
+        from grader.delivery.otter import build_otter_bundles
+        written = build_otter_bundles(config, args.out, exercises=ids)
+    for path in written:
+        print(f"wrote {path}")
+    return OK
+
+
+def cmd_init_ci(args: argparse.Namespace) -> int:
+    from grader.delivery.ci import write_ci_files
+
+    for path in write_ci_files(_config(args), args.out, min_score=args.min_score):
+        print(f"wrote {path}")
+    return OK
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -23,6 +24,11 @@ VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
 EXERCISES_PACKAGE = "grader.exercises"
 EXERCISES_DIR = Path(__file__).parent / "exercises"
+CONFIG_NAME = "autograder.yml"
+CONFIG_ENV = "DLGRADE_CONFIG"
+# The six exercises with the course's settings, for `pip install dlgrade` used from any folder;
+# tests/test_config.py keeps it equal to the repository's autograder.yml (less its folders).
+DEFAULT_CONFIG = Path(__file__).parent / "default_config.yml"
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,9 @@ class ExerciseConfig:
     time_limit: float = 120.0  # seconds for all calls of this exercise together
     call_timeout: float = 20.0  # seconds for one call unless a check asks for more
     visibility: Visibility | None = None  # default for its checks without a marker
+    # Points of checks that are not shipped (a student release has no hidden checks): the public
+    # checks are then scaled to ``points - hidden_points``, as in the full grade.
+    hidden_points: float | None = None
     settings: Any = None  # the exercise's Settings dataclass instance (or None)
 
 
@@ -77,11 +86,37 @@ class Config:
         return tuple(e.id for e in self.exercises)
 
 
+def find_config(explicit: str | Path | None = None, *, cwd: Path | None = None,
+                environ: dict[str, str] | None = None) -> Path:
+    """Where the config is: ``explicit`` (``--config``), else ``$DLGRADE_CONFIG``, else
+    ``autograder.yml`` in ``cwd`` or its nearest parent, else the packaged default.
+
+    An explicit path or variable that names no file is an error saying where it looked.
+    """
+    environ = os.environ if environ is None else environ
+    if explicit is not None:
+        path = Path(explicit).expanduser().absolute()
+        if not path.is_file():
+            raise GraderError(f"config file not found: {path} (given with --config)")
+        return path
+    if environ.get(CONFIG_ENV):
+        path = Path(environ[CONFIG_ENV]).expanduser().absolute()
+        if not path.is_file():
+            raise GraderError(f"config file not found: {path} (given by ${CONFIG_ENV})")
+        return path
+    here = (cwd or Path.cwd()).absolute()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder / CONFIG_NAME
+    return DEFAULT_CONFIG
+
+
 def load_config(path: str | Path = "autograder.yml") -> Config:
     """Read and validate ``path``; raise ``GraderError`` with a one-line message on any problem."""
     path = Path(path).resolve()
     if not path.is_file():
-        raise GraderError(f"config file not found: {path}")
+        raise GraderError(f"config file not found: {path} (looked for it with --config, "
+                          f"${CONFIG_ENV}, then {CONFIG_NAME} in the current folder and its parents)")
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
@@ -137,6 +172,10 @@ def _exercise(ex_id: str, raw: Any) -> ExerciseConfig:
     for key in ("points", "time_limit", "call_timeout"):
         if values.get(key, 1.0) <= 0:
             raise GraderError(f"{where}.{key}: must be positive, got {values[key]!r}")
+    hidden = values.get("hidden_points")
+    if hidden is not None and not 0 <= hidden < values["points"]:
+        raise GraderError(f"{where}.hidden_points: must be at least 0 and below points "
+                          f"({values['points']:g}), got {hidden!r}")
     settings_cls = exercise_settings_class(ex_id)
     settings_raw = raw.get("settings") or {}
     if settings_cls is None:

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from grader.config import VISIBILITIES, Config
-from grader.errors import CheckFailure, GraderError, StudentError
+from grader.config import VISIBILITIES, Config, ExerciseConfig
+from grader.errors import CheckFailure, GraderError, Missing, StudentError
 from grader.results import CheckResult
 from grader.sandbox import ProgressFn, Runtime
 from grader.student import Student
@@ -86,6 +86,8 @@ class GradingState:
     outputs: dict[str, str] = field(default_factory=dict)
     device: str | None = None
     on_progress: ProgressFn | None = None  # draws training progress (the CLI, on a terminal)
+    absent: dict[str, str] = field(default_factory=dict)  # exercise -> why its checks don't run
+    collected: list[CheckMeta] = field(default_factory=list)  # the checks that will run, in order
 
 
 def check_name(exercise: str, item: pytest.Item) -> str:
@@ -140,21 +142,40 @@ class DlgradePlugin:
                 self.state.errors.append(f"check {item.nodeid} is visible but uses the reference "
                                          "solution: public checks must use oracles a student has")
                 continue
+            if ("reference" in item.fixturenames and self.state.config.solutions is None
+                    and not self.state.public_only):
+                message = (f"the hidden checks of {ex} need the reference solutions: set "
+                           f"'solutions:' in {self.state.config.path.name} (or run `dlgrade "
+                           "check` for the public checks only)")
+                if message not in self.state.errors:
+                    self.state.errors.append(message)
+                continue
             raw.append((item, ex, float(points), visibility))
         totals: dict[str, float] = {}
-        for _, ex, points, _ in raw:
+        shipped_hidden: set[str] = set()
+        for _, ex, points, visibility in raw:
             totals[ex] = totals.get(ex, 0.0) + points
+            if visibility != "visible":
+                shipped_hidden.add(ex)
         keep, drop = [], []
         for item, ex, points, visibility in raw:
-            scale = self.state.config.exercise(ex).points / totals[ex]
+            scale = _public_share(self.state.config.exercise(ex), ex in shipped_hidden) / totals[ex]
             item.stash[META] = CheckMeta(ex, check_name(ex, item), points * scale,
                                          visibility)
             (drop if self.state.public_only and visibility != "visible" else keep).append(item)
         if self.state.errors:
             drop, keep = items[:], []
+        self.state.collected[:] = [item.stash[META] for item in keep]
         if drop:
             config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """An exercise that was not handed in runs none of its checks: each fails at once."""
+        reason = self.state.absent.get(item.stash[META].exercise)
+        if reason is not None:
+            raise Missing(reason)
 
     # -- results -------------------------------------------------------------------------------
 
@@ -191,6 +212,14 @@ class DlgradePlugin:
     def close_students(self) -> None:
         for ex, student in self.state.students.items():
             self.state.outputs[ex] = student.close()
+
+
+def _public_share(ex: ExerciseConfig, has_hidden: bool) -> float:
+    """Points the collected checks share: all of them, or without the hidden checks when a
+    release ships none (its config says how many points those are worth)."""
+    if has_hidden or ex.hidden_points is None:
+        return ex.points
+    return ex.points - ex.hidden_points
 
 
 def _verdict(excinfo: pytest.ExceptionInfo, when: str) -> dict:

@@ -16,6 +16,7 @@ from typing import Literal
 from xml.etree import ElementTree as ET
 
 Status = Literal["passed", "failed", "error", "skipped"]
+TOTAL_DECIMALS = 2
 MARKS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
 
 
@@ -46,17 +47,19 @@ class Report:
     exercises: tuple[str, ...]
     points: dict[str, float]  # exercise -> configured points
     notices: tuple[str, ...] = ()
+    exercise_notes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # shown once each
     student_output: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     stdout_visibility: str = "hidden"
 
+    # Totals are rounded to the 2 decimals Gradescope shows, so 120 points never read 119.999998.
     @property
     def score(self) -> float:
-        return round(sum(c.score for c in self.checks), 4)
+        return round(sum(c.score for c in self.checks), TOTAL_DECIMALS)
 
     @property
     def max_score(self) -> float:
-        return round(sum(c.max_score for c in self.checks), 4)
+        return round(sum(c.max_score for c in self.checks), TOTAL_DECIMALS)
 
     def check(self, name: str) -> CheckResult:
         for c in self.checks:
@@ -66,7 +69,15 @@ class Report:
 
     def exercise_score(self, exercise: str) -> tuple[float, float]:
         mine = [c for c in self.checks if c.exercise == exercise]
-        return round(sum(c.score for c in mine), 4), round(sum(c.max_score for c in mine), 4)
+        return (round(sum(c.score for c in mine), TOTAL_DECIMALS),
+                round(sum(c.max_score for c in mine), TOTAL_DECIMALS))
+
+    def notes_text(self) -> str:
+        """Run-wide notices, then each exercise's notes (intake, missing file) once."""
+        lines = list(self.notices)
+        for ex in self.exercises:
+            lines.extend(f"{ex}: {note}" for note in self.exercise_notes.get(ex, ()))
+        return "\n".join(lines)
 
 
 def _num(x: float) -> str:
@@ -80,6 +91,9 @@ def format_table(report: Report, *, details: bool = True, width: int = 100) -> s
         score, top = report.exercise_score(ex)
         head = f"{ex} ({_num(report.points.get(ex, top))} points)"
         lines.append(f"{head:<{width - 12}}{_num(score):>6} / {_num(top)}")
+        for note in report.exercise_notes.get(ex, ()):
+            lines.extend(textwrap.wrap(note, width, initial_indent="  NOTE  ",
+                                       subsequent_indent=" " * 8, break_on_hyphens=False))
         for c in (c for c in report.checks if c.exercise == ex):
             label = c.name.split(": ", 1)[-1]
             lines.append(f"  {MARKS[c.status]:<5} {_num(c.score):>5}/{_num(c.max_score):<5} {label}")
@@ -109,12 +123,11 @@ def to_gradescope(report: Report) -> dict:
     for i, c in enumerate(report.checks, 1):
         entry = {"name": c.name, "number": str(i), "score": round(c.score, 6), "max_score": round(c.max_score, 6),
                  "output": c.output, "visibility": c.visibility,
-                 "status": "passed" if c.passed else "failed", "tags": [c.exercise]}
-        if c.output_format == "html":
-            entry["output_format"] = "html"
+                 "status": "passed" if c.passed else "failed", "tags": [c.exercise],
+                 "output_format": c.output_format}
         tests.append(entry)
     return {"score": report.score, "execution_time": round(report.seconds, 2),
-            "output": "\n".join(report.notices), "visibility": "visible",
+            "output": report.notes_text(), "output_format": "text", "visibility": "visible",
             "stdout_visibility": report.stdout_visibility, "tests": tests}
 
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import io
+import re
+import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -13,9 +17,10 @@ import pytest
 from grader.config import EXERCISES_DIR, Config
 from grader.errors import GraderError
 from grader import fixtures
-from grader.plugin import DlgradePlugin, GradingState
+from grader.plugin import CheckMeta, DlgradePlugin, GradingState
 from grader.results import Report
-from grader.sandbox import ProgressFn, prepare_runtime
+from grader.delivery.intake import Intake, take_submission
+from grader.sandbox import ProgressFn, Runtime, prepare_runtime
 
 CHECKS_INI = Path(__file__).parent / "checks.ini"
 
@@ -27,37 +32,89 @@ def check_files(exercise: str) -> list[Path]:
     return sorted(files, key=lambda p: (order.get(p.name, 2), p.name))
 
 
+def pytest_args(files: Sequence[Path]) -> list[str]:
+    return [*map(str, files), "-c", str(CHECKS_INI), "--rootdir", str(EXERCISES_DIR),
+            "-p", "no:cacheprovider", "-p", "no:randomly", "--import-mode=importlib",
+            "-q", "--no-header", "-p", "no:warnings", "-o", "strict_markers=true"]
+
+
+def list_checks(config: Config, exercises: Sequence[str] | None = None, *,
+                public_only: bool = False) -> list[CheckMeta]:
+    """The checks a grading run would list (name, points, visibility), without running any."""
+    ids = tuple(exercises) if exercises else config.ids
+    for ex in ids:
+        config.exercise(ex)
+    files = [f for ex in ids for f in check_files(ex)]
+    runtime = Runtime(python=sys.executable, uid=None, gid=None, notices=(), limits={},
+                      threads=1, output_limit=0, response_limit=0)  # never started
+    state = GradingState(config=config, submission=Path("."), runtime=runtime,
+                         public_only=public_only)
+    sink = io.StringIO()
+    with redirect_stdout(sink), redirect_stderr(sink):
+        code = pytest.main([*pytest_args(files), "--collect-only"],
+                           plugins=[DlgradePlugin(state), fixtures])
+    if state.errors or code != pytest.ExitCode.OK:
+        raise GraderError("the checks cannot be collected: " + "; ".join(
+            state.errors or sink.getvalue().strip().splitlines()[-3:]))
+    return list(state.collected)
+
+
 def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | None = None,
           public_only: bool = False, artifacts_dir: Path | None = None,
           on_progress: ProgressFn | None = None) -> Report:
-    """Grade ``submission`` (a folder of ``<id>.py`` files) on ``exercises`` (default: all).
+    """Grade ``submission`` on ``exercises`` (default: all).
 
-    Raises ``GraderError`` only when grading cannot run (bad arguments, broken checks); anything
-    wrong with the submission is a failed check in the returned report.
+    ``submission`` is what a student handed in: a folder of ``<id>.py`` files (or one holding
+    them a level or two deeper, or a zip, or notebooks, or near-miss names: see
+    :mod:`grader.delivery.intake`), or a zip. A missing or empty submission is not an error: every
+    check is listed at 0 with the reason. Raises ``GraderError`` only when grading cannot run
+    (bad arguments, broken checks); anything wrong with the submission is a failed check.
     """
     started = time.monotonic()
-    submission = Path(submission).resolve()
-    if not submission.is_dir():
-        raise GraderError(f"submission folder not found: {submission}")
     ids = tuple(exercises) if exercises else config.ids
     for ex in ids:
         config.exercise(ex)  # raises a clear error for an unknown id
-    files = [f for ex in ids for f in check_files(ex)]
     missing = [ex for ex in ids if not check_files(ex)]
     if missing:
         raise GraderError(f"no checks found for: {', '.join(missing)}")
-    runtime = prepare_runtime(config)
-    state = GradingState(config=config, submission=submission, runtime=runtime,
-                         public_only=public_only, artifacts_dir=artifacts_dir,
-                         on_progress=on_progress)
+    given = Path(submission)
+    with tempfile.TemporaryDirectory(prefix="dlgrade-intake-") as work:
+        intake = take_submission(given, ids, Path(work))
+        runtime = prepare_runtime(config)
+        try:
+            report = _run_checks(config, intake, ids, runtime, public_only=public_only,
+                                 artifacts_dir=artifacts_dir, on_progress=on_progress)
+        finally:
+            runtime.close()
+    scrub = path_scrubber(given, config, runtime)
+    return Report(
+        checks=tuple(replace(c, output=scrub(c.output)) for c in report.checks),
+        exercises=ids, points={ex: config.exercise(ex).points for ex in ids},
+        notices=tuple(map(scrub, intake.general + runtime.notices)),
+        exercise_notes={ex: tuple(map(scrub, _notes(intake, ex))) for ex in ids
+                        if _notes(intake, ex)},
+        student_output={k: scrub(v) for k, v in report.student_output.items()},
+        seconds=time.monotonic() - started, stdout_visibility=config.stdout_visibility)
+
+
+def _notes(intake: Intake, exercise: str) -> tuple[str, ...]:
+    problem = intake.problems.get(exercise)
+    return (*intake.notices.get(exercise, ()), *((problem,) if problem else ()))
+
+
+def _run_checks(config: Config, intake: Intake, ids: tuple[str, ...], runtime: Runtime, *,
+                public_only: bool, artifacts_dir: Path | None,
+                on_progress: ProgressFn | None) -> Report:
+    files = [runtime.hidden_copy(f) for ex in ids for f in check_files(ex)]
+    state = GradingState(config=runtime.judge_config(config), submission=intake.folder,
+                         runtime=runtime, public_only=public_only, artifacts_dir=artifacts_dir,
+                         on_progress=on_progress,
+                         absent={ex: _absent_message(ex, intake) for ex in intake.problems})
     plugin = DlgradePlugin(state)
-    args = [*map(str, files), "-c", str(CHECKS_INI), "--rootdir", str(EXERCISES_DIR),
-            "-p", "no:cacheprovider", "-p", "no:randomly", "--import-mode=importlib",
-            "-q", "--no-header", "-p", "no:warnings", "-o", "strict_markers=true"]
     sink = io.StringIO()
     try:
         with redirect_stdout(sink), redirect_stderr(sink):
-            code = pytest.main(args, plugins=[plugin, fixtures])
+            code = pytest.main(pytest_args(files), plugins=[plugin, fixtures])
     finally:
         plugin.close_students()  # every worker is dead before anything is reported
     if state.errors:
@@ -65,9 +122,31 @@ def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | 
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not state.results:
         tail = "\n".join(sink.getvalue().strip().splitlines()[-15:])
         raise GraderError(f"pytest could not run the checks (exit code {int(code)}):\n{tail}")
-    return Report(checks=tuple(state.results), exercises=ids,
-                  points={ex: config.exercise(ex).points for ex in ids},
-                  notices=runtime.notices,
-                  student_output={k: v for k, v in state.outputs.items() if v},
-                  seconds=time.monotonic() - started,
-                  stdout_visibility=config.stdout_visibility)
+    return Report(checks=tuple(state.results), exercises=ids, points={},
+                  student_output={k: v for k, v in state.outputs.items() if v})
+
+
+def _absent_message(exercise: str, intake: Intake) -> str:
+    """The one line each check of an exercise that was not handed in shows (the full reason
+    is shown once, at the top of the exercise)."""
+    return f"not run: no usable {exercise}.py in the submission (the reason is shown once, above)"
+
+
+def path_scrubber(submission: Path, config: Config, runtime: Runtime) -> Callable[[str], str]:
+    """Text -> the same text without the grading machine's absolute paths (a traceback's
+    ``/tmp/dlgrade-kfold-x1y2/kfold.py`` becomes ``kfold.py``)."""
+    prefixes = sorted({str(p) for p in (submission.absolute(), submission.resolve(), config.root,
+                                        Path(__file__).resolve().parents[1], *runtime.private_dirs)
+                       if str(p) not in ("", "/")}, key=len, reverse=True)
+    pythons = sorted({sys.prefix, sys.base_prefix, sys.exec_prefix} - {"", "/"}, key=len,
+                     reverse=True)
+    temp = re.compile(r"(?:/[^\s'\"/:]+)*/dlgrade-[A-Za-z0-9_-]+?-[A-Za-z0-9_]{8}/")
+
+    def scrub(text: str) -> str:
+        text = temp.sub("", text)
+        for prefix in prefixes:
+            text = text.replace(prefix + "/", "")
+        for prefix in pythons:
+            text = text.replace(prefix + "/", "<python>/")
+        return text
+    return scrub

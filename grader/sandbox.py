@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pwd
@@ -17,6 +18,7 @@ import secrets
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -30,12 +32,29 @@ from grader.config import EXERCISES_DIR, Config
 from grader.errors import BadOutput, Crashed, ImportFailed
 
 MARKER = "DLGRADE_WORKER_TOKEN"
+# Workers import this very engine (a bundle's copy, say), not whatever `grader` the interpreter
+# would find: `-I` ignores PYTHONPATH, so the folder holding the package goes on sys.path first.
+ENGINE_ROOT = str(Path(__file__).resolve().parents[1])
+
+
+def engine_argv(python: str, module: str, *args: str) -> list[str]:
+    """``python -I`` running ``module``'s ``main(argv)`` from this engine."""
+    boot = (f"import sys; sys.path.insert(0, {ENGINE_ROOT!r}); "
+            f"from {module} import main; sys.exit(main(sys.argv[1:]))")
+    return [python, "-I", "-c", boot, *args]
 ProgressFn = Callable[[float, float, str], None]
 
 
 @dataclass(frozen=True)
 class Runtime:
-    """How this grading run starts workers."""
+    """How this grading run starts workers.
+
+    When workers drop privileges, the judge reads the references and hidden checks from
+    ``private`` (a root-only copy made for this run), and each worker starts in a mount
+    namespace where the originals (``cover_dirs``, ``cover_files``) are covered; where the
+    kernel or container refuses that, their modes are narrowed for the run and ``restore``d by
+    :meth:`close`. Either way the checkout is left as it was.
+    """
 
     python: str
     uid: int | None  # None: same user as the judge
@@ -45,10 +64,41 @@ class Runtime:
     threads: int
     output_limit: int
     response_limit: int
+    private: Path | None = None
+    cover_dirs: tuple[str, ...] = ()
+    cover_files: tuple[str, ...] = ()
+    restore: tuple[tuple[str, int], ...] = ()
 
     @property
     def dropped(self) -> bool:
         return self.uid is not None
+
+    @property
+    def private_dirs(self) -> tuple[Path, ...]:
+        return (self.private,) if self.private else ()
+
+    def hidden_copy(self, check_file: Path) -> Path:
+        """The file the judge collects for ``check_file``: its private copy if there is one."""
+        if self.private is None:
+            return check_file
+        copy = self.private / "exercises" / check_file.parent.name / check_file.name
+        return copy if copy.is_file() else check_file
+
+    def judge_config(self, config: Config) -> Config:
+        """``config`` with ``solutions`` pointing at the private copy when there is one."""
+        if self.private is None or config.solutions is None:
+            return config
+        return dataclasses.replace(config, solutions=self.private / "solutions")
+
+    def close(self) -> None:
+        """Restore narrowed modes and remove the private copy."""
+        for path, mode in self.restore:
+            try:
+                os.chmod(path, mode)
+            except OSError:
+                pass
+        if self.private is not None:
+            shutil.rmtree(self.private, ignore_errors=True)
 
 
 def prepare_runtime(config: Config) -> Runtime:
@@ -72,16 +122,29 @@ def prepare_runtime(config: Config) -> Runtime:
             f"sandbox: privilege drop NOT enforced: user {sb.user} cannot start {sys.executable} "
             f"({reason}); use a virtual environment that other users can read (e.g. made with "
             "the system python3 in a world-readable folder)",), **common)
-    protected = _protect(config)
     limits = {**limits, "nproc": sb.max_processes}
-    return Runtime(uid=user.pw_uid, gid=user.pw_gid, notices=(
-        f"sandbox: workers run as user {sb.user}; made readable by root only: {protected}",),
-        **{**common, "limits": limits})
+    dirs, files = _hidden_material(config)
+    private = _private_copy(dirs, files)
+    covered = dict(cover_dirs=tuple(map(str, dirs)), cover_files=tuple(map(str, files)))
+    failure = _cover_fails(user.pw_uid, user.pw_gid, covered)
+    if not failure:
+        how = ("the references and hidden checks are covered in their mount namespace; the "
+               "judge reads a root-only copy")
+        return Runtime(uid=user.pw_uid, gid=user.pw_gid, private=private, **covered,
+                       notices=(f"sandbox: workers run as user {sb.user}; {how}",),
+                       **{**common, "limits": limits})
+    restore = _narrow_modes(dirs, files)
+    how = (f"the references and hidden checks are made readable by root only for this run "
+           f"(modes restored afterwards; a mount namespace was refused: {failure})")
+    return Runtime(uid=user.pw_uid, gid=user.pw_gid, private=private, restore=restore,
+                   notices=(f"sandbox: workers run as user {sb.user}; {how}",),
+                   **{**common, "limits": limits})
 
 
 def _cannot_start_as(uid: int, gid: int) -> str:
     try:
-        proc = subprocess.run([sys.executable, "-I", "-c", "import grader.worker, numpy"],
+        boot = f"import sys; sys.path.insert(0, {ENGINE_ROOT!r}); import grader.worker, numpy"
+        proc = subprocess.run([sys.executable, "-I", "-c", boot],
                               user=uid, group=gid, extra_groups=[], cwd="/", env=_base_env(1),
                               capture_output=True, timeout=60)
     except (OSError, subprocess.SubprocessError) as err:
@@ -91,16 +154,50 @@ def _cannot_start_as(uid: int, gid: int) -> str:
     return ""
 
 
-def _protect(config: Config) -> str:
-    """Make references and hidden checks unreadable to others (the worker's user)."""
-    done = []
-    if config.solutions is not None:
-        config.solutions.chmod(config.solutions.stat().st_mode & ~0o077)
-        done.append(str(config.solutions))
-    for hidden in sorted(EXERCISES_DIR.glob("*/test_hidden*.py")):
-        hidden.chmod(hidden.stat().st_mode & ~0o077)
-    done.append("grader/exercises/*/test_hidden*.py")
-    return ", ".join(done)
+def _hidden_material(config: Config) -> tuple[list[Path], list[Path]]:
+    """The folders and files a worker must not read: references and hidden checks."""
+    dirs = [config.solutions] if config.solutions is not None else []
+    return dirs, sorted(EXERCISES_DIR.glob("*/test_hidden*.py"))
+
+
+def _private_copy(dirs: list[Path], files: list[Path]) -> Path:
+    """A root-only folder holding ``solutions/`` and ``exercises/<id>/test_hidden*.py``."""
+    private = Path(tempfile.mkdtemp(prefix="dlgrade-judge-"))  # mode 0700
+    for folder in dirs:
+        shutil.copytree(folder, private / "solutions", symlinks=True,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    for path in files:
+        dest = private / "exercises" / path.parent.name / path.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, dest)
+    return private
+
+
+def _cover_fails(uid: int, gid: int, covered: dict) -> str:
+    """Why covering the hidden material in a mount namespace does not work here ('' if it does)."""
+    spec = {"dirs": list(covered["cover_dirs"]), "files": list(covered["cover_files"]),
+            "uid": uid, "gid": gid, "probe": True}
+    try:
+        proc = subprocess.run(engine_argv(sys.executable, "grader.cover", json.dumps(spec)),
+                              cwd="/", env=_base_env(1), capture_output=True, timeout=60)
+        answer = json.loads(proc.stdout or b"{}")
+    except (OSError, subprocess.SubprocessError, ValueError) as err:
+        return str(err)
+    if "error" in answer or proc.returncode != 0:
+        return str(answer.get("error") or f"exit code {proc.returncode}")
+    if answer.get("readable"):
+        return f"still readable: {', '.join(answer['readable'])}"
+    return ""
+
+
+def _narrow_modes(dirs: list[Path], files: list[Path]) -> tuple[tuple[str, int], ...]:
+    """Make ``dirs`` and ``files`` root-only; return their former modes to restore."""
+    restore = []
+    for path in [*dirs, *files]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        path.chmod(mode & ~0o077)
+        restore.append((str(path), mode))
+    return tuple(restore)
 
 
 def _base_env(threads: int) -> dict[str, str]:
@@ -141,11 +238,17 @@ class Worker:
         spec = {"exercise": self.exercise, "module": str(self.module_path),
                 "request_fd": req_r, "answer_fd": ans_w, "limits": self.runtime.limits}
         env = {**_base_env(self.runtime.threads), "HOME": str(self.home), MARKER: self.token}
+        argv = engine_argv(self.runtime.python, "grader.worker", json.dumps(spec))
         drop = ({"user": self.runtime.uid, "group": self.runtime.gid, "extra_groups": []}
                 if self.runtime.dropped else {})
+        if self.runtime.cover_dirs or self.runtime.cover_files:
+            # the launcher (trusted, root) covers the hidden material, drops and execs argv
+            cover = {"dirs": list(self.runtime.cover_dirs), "files": list(self.runtime.cover_files),
+                     "uid": self.runtime.uid, "gid": self.runtime.gid, "argv": argv}
+            argv, drop = engine_argv(self.runtime.python, "grader.cover", json.dumps(cover)), {}
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [self.runtime.python, "-I", "-m", "grader.worker", json.dumps(spec)],
+                argv,
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 pass_fds=(req_r, ans_w), cwd=self.home, env=env, start_new_session=True,
                 umask=0o077, **drop)

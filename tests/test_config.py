@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from grader.cli import main as dlgrade
-from grader.config import load_config
+import os
+
+from grader.config import CONFIG_ENV, DEFAULT_CONFIG, find_config, load_config
 from grader.errors import GraderError
 from tests.helpers import REPO
 
@@ -46,6 +48,8 @@ def test_a_good_config_becomes_typed_values(tmp_path):
     (GOOD + "sandbox: {memory_mb: 0}\n", "sandbox.memory_mb: must be positive"),
     (GOOD + "visibility: secret\n", "visibility: expected one of"),
     (GOOD + "solutions: nowhere\n", "solutions: folder not found"),
+    (GOOD.replace("call_timeout: 5", "call_timeout: 5, hidden_points: 10"),
+     "exercises.kfold.hidden_points: must be at least 0 and below points"),
     (GOOD.replace("call_timeout: 5", "call_timeout: 5, settings: {x: 1}"),
      "exercises.kfold.settings: this exercise takes no settings"),
     ("exercises: []\n", "exercises: expected a mapping"),
@@ -70,4 +74,69 @@ def test_cli_stops_with_code_2_and_one_line_on_a_bad_config(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert err.strip() == ("dlgrade: error: exercises.kfold.time_limt: unknown key (known keys: "
-                           "call_timeout, points, settings, time_limit, visibility)")
+                           "call_timeout, hidden_points, points, settings, time_limit, visibility)")
+
+
+# -- where the config is found -------------------------------------------------------------------
+
+def test_config_is_found_in_the_current_folder_or_a_parent(tmp_path):
+    path = write(tmp_path, GOOD)
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    assert find_config(cwd=deep, environ={}) == path
+    assert find_config(cwd=tmp_path, environ={}) == path
+
+
+def test_explicit_config_beats_the_variable_which_beats_the_folder(tmp_path):
+    folder_cfg = write(tmp_path, GOOD)
+    other = tmp_path / "other.yml"
+    other.write_text(GOOD)
+    env = {CONFIG_ENV: str(other)}
+    assert find_config(cwd=tmp_path, environ=env) == other
+    assert find_config(folder_cfg, cwd=tmp_path, environ=env) == folder_cfg
+
+
+def test_a_named_config_that_is_not_there_says_where_it_looked(tmp_path):
+    with pytest.raises(GraderError, match=r"nope.yml \(given with --config\)"):
+        find_config(tmp_path / "nope.yml", environ={})
+    with pytest.raises(GraderError, match=r"given by \$DLGRADE_CONFIG"):
+        find_config(cwd=tmp_path, environ={CONFIG_ENV: str(tmp_path / "gone.yml")})
+
+
+def test_without_any_config_the_builtin_one_is_used(tmp_path):
+    assert find_config(cwd=tmp_path, environ={}) == DEFAULT_CONFIG
+    config = load_config(DEFAULT_CONFIG)
+    assert config.solutions is None and config.assignments is None
+
+
+def test_the_builtin_config_is_the_repository_config_less_its_folders():
+    """One set of settings: the packaged default must not drift from autograder.yml."""
+    import dataclasses
+
+    repo, builtin = load_config(REPO / "autograder.yml"), load_config(DEFAULT_CONFIG)
+    strip = dict(path=None, root=None, solutions=None, assignments=None)
+    assert dataclasses.replace(repo, **strip) == dataclasses.replace(builtin, **strip)
+
+
+def test_config_goes_before_or_after_the_command(tmp_path, capsys):
+    path = write(tmp_path, GOOD.replace("time_limit", "time_limt"))
+    for argv in (["--config", str(path), "check", "kfold"], ["check", "kfold", "--config", str(path)]):
+        assert dlgrade(argv) == 2
+        assert "time_limt: unknown key" in capsys.readouterr().err
+
+
+def test_help_of_each_command_shows_config(capsys):
+    for command in ("check", "grade", "bundle", "init-ci", "selftest"):
+        with pytest.raises(SystemExit):
+            dlgrade([command, "--help"])
+        assert "--config PATH" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        dlgrade(["grade", "--help"])
+    assert "points, not a percentage" in " ".join(capsys.readouterr().out.split())
+
+
+def test_grading_without_references_says_hidden_checks_need_them(tmp_path, capsys):
+    cfg = write(tmp_path, GOOD.replace("kfold:", "conv:"))  # no solutions for conv's hidden checks
+    code = dlgrade(["grade", str(REPO / "solutions"), "--config", str(cfg)])
+    assert code == 2
+    assert "the hidden checks of conv need the reference solutions" in capsys.readouterr().err

@@ -65,7 +65,6 @@ def test_min_score_fails_ci_below_it(capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["grade", "/no/such/folder"], "submission folder not found"),
     (["grade", str(SOLUTIONS), "--exercises", "nosuch"], "unknown exercise 'nosuch'"),
     (["check", "nosuch"], "unknown exercise 'nosuch'"),
     (["calibrate", "kfold"], "has no thresholds to calibrate"),
@@ -76,10 +75,22 @@ def test_cli_errors_exit_2_with_a_message(argv, message, capsys):
     assert message in err and err.startswith("dlgrade: error:")
 
 
+def test_a_missing_submission_folder_still_writes_every_check_at_zero(tmp_path, capsys):
+    results = tmp_path / "results.json"
+    assert dlgrade(["--config", CONFIG, "grade", "/no/such/folder", "--exercises", "kfold",
+                    "--results", str(results)]) == 0
+    data = json.loads(results.read_text())
+    assert data["score"] == 0 and len(data["tests"]) == 20
+    assert all(t["max_score"] > 0 and t["score"] == 0 for t in data["tests"])
+    assert "does not exist" in data["output"]
+
+
 def test_check_runs_public_checks_only(capsys):
     assert dlgrade(["--config", CONFIG, "check", "kfold", "--submission", str(SOLUTIONS)]) == 0
     out = capsys.readouterr().out
-    assert "PASS" in out and "hidden" not in out.split("(public checks only")[0]
+    table = out[out.index("kfold (10 points)"):out.index("Total:")]
+    assert "PASS" in table and "hidden" not in table
+    assert "public checks are worth 7.41 of the exercise's 10 points" in " ".join(out.split())
     report = grade_dir(SOLUTIONS, "kfold", public_only=True)
     assert report.checks and all(c.visibility == "visible" for c in report.checks)
     # points are the same as in the full grade (scaled over all checks)

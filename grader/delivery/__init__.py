@@ -1,0 +1,1 @@
+"""Delivery targets: student zip, Gradescope, otter, CI templates, and submission intake."""

@@ -1,0 +1,97 @@
+"""``dlgrade bundle student``: what students download.
+
+The zip holds the stubs (``assignments/``), the engine with the public checks only (no hidden
+check, no instructor tool, nothing of ``solutions/``), an ``autograder.yml`` that names no
+references, a ``pyproject.toml`` so that ``pip install .`` gives the ``dlgrade`` command, and a
+README for students. Each exercise's config carries ``hidden_points`` so that the public checks
+show the same points as in the final grade (e.g. 7.41 of 10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from grader.config import Config
+from grader.delivery.files import config_text, engine_files, pyproject, stubs, write_zip
+from grader.runner import list_checks
+
+HEADER = ("# dlgrade configuration for students: the public checks of each exercise.\n"
+          "# hidden_points: the points of the checks that run only for the final grade.\n")
+
+
+def hidden_points(config: Config, exercises: Sequence[str]) -> dict[str, float]:
+    """Per exercise, the points of its checks that are not visible."""
+    out = {ex: 0.0 for ex in exercises}
+    for meta in list_checks(config, exercises):
+        if meta.visibility != "visible":
+            out[meta.exercise] += meta.max_score
+    return out
+
+
+def build_student_zip(config: Config, out: Path, *,
+                      exercises: Sequence[str] | None = None) -> Path:
+    ids = tuple(exercises or config.ids)
+    hidden = hidden_points(config, ids)
+    student_config = config_text(config, ids, solutions=None, assignments="assignments",
+                                 hidden_points=hidden, header=HEADER)
+    builtin = config_text(config, ids, solutions=None, assignments=None, hidden_points=hidden,
+                          header=HEADER + "# Built in: used when no autograder.yml is found.\n")
+    entries = [e for e in engine_files(hidden=False, exercises=ids)
+               if e[0] != "grader/default_config.yml"]
+    entries += [("grader/default_config.yml", builtin.encode(), 0o644),
+                ("autograder.yml", student_config.encode(), 0o644),
+                ("pyproject.toml", pyproject("dlgrade", "dlgrade: public checks for students")
+                 .encode(), 0o644),
+                ("README.md", student_readme(config, ids, hidden).encode(), 0o644),
+                *stubs(config, ids)]
+    return write_zip(out, entries)
+
+
+def student_readme(config: Config, ids: Sequence[str], hidden: dict[str, float]) -> str:
+    rows = "\n".join(
+        f"| `{ex}` | `assignments/{ex}.py` | {config.exercise(ex).points:g} | "
+        f"{config.exercise(ex).points - hidden[ex]:.2f} |" for ex in ids)
+    return f"""# {config.assignment}
+
+Fill in the stubs in `assignments/` and check your work with `dlgrade`, the course's grader.
+
+## Install (once)
+
+You need Python 3.11 or newer. In this folder:
+
+```sh
+python3 -m venv .venv && . .venv/bin/activate
+pip install torch --index-url https://download.pytorch.org/whl/cpu   # the CPU build (small)
+pip install .
+```
+
+(A plain `pip install .` works too, but may download a large CUDA build of torch.)
+
+## Check an exercise
+
+```sh
+dlgrade check kfold                          # public checks on assignments/kfold.py
+dlgrade check kfold --submission ~/mywork    # or on ~/mywork/kfold.py (a folder, a .zip, or kfold.ipynb)
+```
+
+Each check prints PASS or FAIL with its points; a failure says what was given, what was
+expected and where it differs. Your own `print` output appears below the table.
+
+## What the points mean
+
+| exercise | your file | points | public checks |
+|---|---|---|---|
+{rows}
+
+`dlgrade check` runs the **public** checks only, so its total is out of the public share (e.g.
+"4.07 / 7.41" for kfold). The final grade adds **hidden** checks on other inputs, worth the rest
+of each exercise's points: code that passes the public checks for the right reasons usually
+passes them too.
+
+## Hand in
+
+Upload your files named exactly as in `assignments/` (`kfold.py`, `conv.py`, ...), or a zip of
+them. A notebook `kfold.ipynb` is accepted (its code cells are taken; `%` and `!` lines are
+dropped), and so are names like `KFold.py` or `kfold (1).py`, with a notice in your results.
+"""

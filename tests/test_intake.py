@@ -1,0 +1,356 @@
+"""Submission intake: folders, zips, nested folders, near-miss names, notebooks, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader.delivery import intake as intake_mod
+from grader.delivery.intake import Intake, take_submission
+
+CODE = "def kfold(n):\n    return n\n"
+
+
+def write(root: Path, files: dict[str, str | bytes]) -> Path:
+    for rel, content in files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content)
+    return root
+
+
+def make_zip(path: Path, files: dict[str, str | bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, content in files.items():
+            zf.writestr(name, content)
+    return path
+
+
+def notebook(*cells: tuple[str, str]) -> str:
+    return json.dumps({
+        "nbformat": 4, "nbformat_minor": 5, "metadata": {},
+        "cells": [{"cell_type": kind, "id": f"c{i}", "metadata": {}, "source": src,
+                   **({"outputs": [], "execution_count": None} if kind == "code" else {})}
+                  for i, (kind, src) in enumerate(cells)],
+    })
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    if not root.is_dir():
+        return {}
+    return {str(p.relative_to(root)): p.read_bytes() if p.is_file() else b""
+            for p in sorted(root.rglob("*")) if not p.is_symlink()}
+
+
+def take(tmp_path: Path, sub: Path | str, ids=("kfold",)) -> Intake:
+    """Run the intake and check what must hold for every submission."""
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    before = snapshot(Path(sub)) if Path(sub).exists() else None
+    got = take_submission(sub, ids, workdir)
+    assert set(got.found) | set(got.problems) == set(ids)
+    assert not set(got.found) & set(got.problems)
+    assert got.folder == workdir / "modules"
+    assert sorted(p.name for p in got.folder.iterdir()) == sorted(f"{i}.py" for i in got.found)
+    for p in got.folder.iterdir():
+        st = os.lstat(p)
+        assert stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o644
+    messages = [*got.found.values(), *got.problems.values(), *got.general,
+                *(n for ns in got.notices.values() for n in ns)]
+    assert not any(str(tmp_path) in m for m in messages), messages
+    if before is not None:
+        assert snapshot(Path(sub)) == before  # the submission is never modified
+    return got
+
+
+def module(got: Intake, ex: str = "kfold") -> str:
+    return (got.folder / f"{ex}.py").read_text()
+
+
+def test_exact_folder(tmp_path):
+    sub = write(tmp_path / "sub", {"kfold.py": CODE, "conv.py": "x = 1\n"})
+    got = take(tmp_path, sub, ("kfold", "conv"))
+    assert got.found == {"kfold": "kfold.py", "conv": "conv.py"}
+    assert got.notices == {} and got.problems == {} and got.general == ()
+    assert module(got) == CODE
+
+
+def test_zip_path(tmp_path):
+    sub = make_zip(tmp_path / "sub.zip", {"kfold.py": CODE})
+    got = take(tmp_path, sub)
+    assert got.found == {"kfold": "sub.zip:kfold.py"}
+    assert got.notices == {}
+    assert "unpacked sub.zip" in got.general
+    assert module(got) == CODE
+
+
+def test_folder_holding_a_zip(tmp_path):
+    sub = tmp_path / "upload"
+    sub.mkdir()
+    make_zip(sub / "submission.zip", {"hw3/kfold.py": CODE, "hw3/notes.md": "hi"})
+    got = take(tmp_path, sub)
+    assert got.found == {"kfold": "submission.zip:hw3/kfold.py"}
+    assert "unpacked submission.zip" in got.general
+    assert module(got) == CODE
+
+
+@pytest.mark.parametrize("rel", ["hw3/kfold.py", "hw3/week/kfold.py"])
+def test_nested_one_and_two_levels(tmp_path, rel):
+    sub = write(tmp_path / "mywork", {rel: CODE, "README.md": "x"})
+    got = take(tmp_path, sub)
+    assert got.found == {"kfold": rel}
+    assert got.notices["kfold"] == (f"took {rel} as kfold.py (found in a subfolder)",)
+
+
+def test_too_deep_is_not_searched(tmp_path):
+    sub = write(tmp_path / "sub", {"a/b/c/d/kfold.py": CODE})
+    got = take(tmp_path, sub)
+    assert got.problems["kfold"].startswith("no kfold.py found")
+
+
+@pytest.mark.parametrize("name", ["KFold.py", "kfold (1).py", "kfold(2).py", "kfold - Copy.py",
+                                  "kfold copy.py", "kfold_copy.py", "kfold.py.txt", "kfold.txt",
+                                  "KFOLD - Copy (2).py.txt"])
+def test_near_miss_names(tmp_path, name):
+    sub = write(tmp_path / "sub", {name: CODE})
+    got = take(tmp_path, sub)
+    assert got.found == {"kfold": name}
+    assert got.notices["kfold"] == (f"took {name} as kfold.py (the file name should be kfold.py)",)
+    assert module(got) == CODE
+
+
+@pytest.mark.parametrize("name", ["kfold-2.py", "kfoldx.py", "my kfold.py"])
+def test_other_names_are_not_near_misses(tmp_path, name):
+    got = take(tmp_path, write(tmp_path / "sub", {name: CODE}))
+    assert "kfold" in got.problems and name in got.problems["kfold"]
+
+
+def test_id_ending_in_copy_still_matches(tmp_path):
+    got = take(tmp_path, write(tmp_path / "sub", {"deep_copy.py": "x = 1\n"}), ("deep_copy",))
+    assert got.found == {"deep_copy": "deep_copy.py"}
+
+
+def test_exact_top_level_beats_near_misses(tmp_path):
+    sub = write(tmp_path / "sub", {"kfold.py": CODE, "KFold.py": "old = 1\n",
+                                   "hw3/kfold.py": "older = 1\n"})
+    got = take(tmp_path, sub)
+    assert got.found == {"kfold": "kfold.py"}
+    assert module(got) == CODE
+    (note,) = got.notices["kfold"]
+    assert "KFold.py" in note and "hw3/kfold.py" in note and "ignored" in note
+
+
+def test_ambiguous_near_misses_are_a_problem(tmp_path):
+    sub = write(tmp_path / "sub", {"kfold (1).py": CODE, "KFold.py": "other = 1\n"})
+    got = take(tmp_path, sub)
+    msg = got.problems["kfold"]
+    assert "kfold (1).py" in msg and "KFold.py" in msg and "named kfold.py" in msg
+    assert got.found == {}
+
+
+def test_identical_copies_are_not_ambiguous(tmp_path):
+    sub = write(tmp_path / "sub", {"hw3/kfold.py": CODE, "hw3/kfold (1).py": CODE})
+    got = take(tmp_path, sub)
+    assert got.found == {"kfold": "hw3/kfold.py"}
+    assert any("the same content" in n for n in got.notices["kfold"])
+
+
+def test_exact_py_beats_exact_notebook(tmp_path):
+    nb = notebook(("code", "x = 1"))
+    got = take(tmp_path, write(tmp_path / "sub", {"hw3/kfold.py": CODE, "hw3/kfold.ipynb": nb}))
+    assert got.found == {"kfold": "hw3/kfold.py"}
+    assert any("hw3/kfold.ipynb" in n for n in got.notices["kfold"])
+
+
+def test_near_miss_notebook_and_py_is_ambiguous(tmp_path):
+    nb = notebook(("code", "x = 1"))
+    got = take(tmp_path, write(tmp_path / "sub", {"hw3/kfold.py": CODE, "hw3/KFold.ipynb": nb}))
+    assert "hw3/kfold.py" in got.problems["kfold"] and "hw3/KFold.ipynb" in got.problems["kfold"]
+
+
+def test_notebook_magics_and_shell_lines_are_dropped(tmp_path):
+    nb = notebook(("markdown", "# KFold\n%not code"),
+                  ("code", "%matplotlib inline\nimport math"),
+                  ("code", "!pip install torch\ndef kfold(n):\n    !ls\n    return math.floor(n)"),
+                  ("code", "%%time\nslow = 1"),
+                  ("code", "  %load_ext autoreload\nresult = kfold(2.5)"))
+    got = take(tmp_path, write(tmp_path / "sub", {"kfold.ipynb": nb}))
+    assert got.found == {"kfold": "kfold.ipynb"}
+    src = module(got)
+    compile(src, "kfold.py", "exec")
+    assert "%" not in src and "!" not in src and "slow" not in src and "KFold" not in src
+    assert "import math" in src and "result = kfold(2.5)" in src
+    ns: dict = {}
+    exec(src, ns)
+    assert ns["result"] == 2
+    (note,) = got.notices["kfold"]
+    assert note.startswith("kfold.ipynb: took its 3 code cell(s); dropped 4 IPython magic/shell")
+    assert "`%matplotlib inline`" in note and "`!pip install torch`" in note
+    assert "`!ls`" in note and "load_ext" not in note and "and 1 more" in note  # first 3 shown
+    assert "dropped 1 cell(s) starting with %%" in note and "`%%time`" in note
+
+
+def test_notebook_syntax_error_stays(tmp_path):
+    nb = notebook(("code", "def kfold(:\n    pass"), ("code", "y = 2"))
+    got = take(tmp_path, write(tmp_path / "sub", {"KFold (1).ipynb": nb}))
+    assert got.found == {"kfold": "KFold (1).ipynb"}
+    assert "def kfold(:" in module(got) and "y = 2" in module(got)
+    assert any("should be kfold.ipynb" in n for n in got.notices["kfold"])
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"\xff\xfe\x00junk", b'{"cells": 3}'])
+def test_unreadable_notebook_is_a_problem(tmp_path, content):
+    got = take(tmp_path, write(tmp_path / "sub", {"kfold.ipynb": content}))
+    assert "kfold.ipynb was not accepted as kfold.py" in got.problems["kfold"]
+    assert "could not be read as a notebook" in got.problems["kfold"]
+
+
+def test_corrupt_zip_path(tmp_path):
+    sub = write(tmp_path, {"sub.zip": b"PK\x03\x04 this is not a zip"}) / "sub.zip"
+    got = take(tmp_path, sub, ("kfold", "conv"))
+    assert set(got.problems) == {"kfold", "conv"}
+    assert "sub.zip could not be unpacked" in got.problems["kfold"]
+    assert any("not a readable zip" in g for g in got.general)
+
+
+def test_corrupt_zip_in_folder_does_not_hide_the_rest(tmp_path):
+    sub = write(tmp_path / "sub", {"broken.zip": b"junk", "kfold.py": CODE})
+    got = take(tmp_path, sub, ("kfold", "conv"))
+    assert got.found == {"kfold": "kfold.py"}
+    assert "broken.zip" in got.problems["conv"]
+    assert any("could not unpack broken.zip" in g for g in got.general)
+
+
+def test_zip_with_unsafe_names_is_refused(tmp_path):
+    sub = make_zip(tmp_path / "sub.zip", {"../evil.py": "x", "/abs.py": "x",
+                                          "a/../../evil2.py": "x", "kfold.py": CODE})
+    got = take(tmp_path, sub)
+    assert got.found == {"kfold": "sub.zip:kfold.py"}
+    names = [p.name for p in tmp_path.rglob("*")]
+    assert not {"evil.py", "abs.py", "evil2.py"} & set(names)
+    (note,) = [g for g in got.general if "refused" in g]
+    assert "../evil.py" in note and "/abs.py" in note
+
+
+def test_zip_symlink_member_is_skipped(tmp_path):
+    sub = tmp_path / "sub.zip"
+    with zipfile.ZipFile(sub, "w") as zf:
+        info = zipfile.ZipInfo("kfold.py")
+        info.create_system = 3
+        info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(info, "/etc/passwd")
+    got = take(tmp_path, sub)
+    assert "kfold" in got.problems
+    assert not any(p.is_symlink() for p in (tmp_path / "work").rglob("*"))
+    assert any("symbolic link" in g and "kfold.py" in g for g in got.general)
+
+
+def test_nested_zip_is_not_unpacked(tmp_path):
+    inner = make_zip(tmp_path / "inner.zip", {"kfold.py": CODE}).read_bytes()
+    got = take(tmp_path, make_zip(tmp_path / "sub.zip", {"inner.zip": inner}))
+    assert "sub.zip:inner.zip" in got.problems["kfold"]
+
+
+def test_zip_member_cap(tmp_path, monkeypatch):
+    monkeypatch.setattr(intake_mod, "MAX_ZIP_MEMBERS", 2)
+    got = take(tmp_path, make_zip(tmp_path / "sub.zip", {"a.py": "", "b.py": "", "kfold.py": CODE}))
+    assert "kfold" in got.problems and any("3 entries" in g for g in got.general)
+
+
+def test_zip_size_cap(tmp_path, monkeypatch):
+    monkeypatch.setattr(intake_mod, "MAX_ZIP_TOTAL", 1000)
+    got = take(tmp_path, make_zip(tmp_path / "sub.zip", {"kfold.py": CODE + "#" * 2000}))
+    assert "kfold" in got.problems and any("uncompressed" in g for g in got.general)
+
+
+def test_missing_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    got = take(tmp_path, "nope", ("kfold", "conv"))
+    assert got.problems == dict.fromkeys(
+        ("kfold", "conv"), "no submission was found: the folder nope does not exist")
+    assert got.general == ("the submission folder does not exist",)
+
+
+def test_neither_folder_nor_zip(tmp_path):
+    got = take(tmp_path, write(tmp_path, {"kfold.py": CODE}) / "kfold.py")
+    assert "neither a folder nor a zip" in got.problems["kfold"]
+
+
+def test_empty_folder(tmp_path):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    got = take(tmp_path, sub)
+    assert "the submission is empty" in got.general
+    assert got.problems["kfold"].startswith("no kfold.py found. Expected a file named kfold.py")
+
+
+def test_not_found_lists_what_is_there(tmp_path):
+    sub = write(tmp_path / "sub", {"a.py": "", "notes.txt": "", "hw3/x.py": "", "hw3/y.py": "",
+                                   "hw3/z/w.py": ""})
+    got = take(tmp_path, sub)
+    assert got.problems["kfold"] == (
+        "no kfold.py found. Expected a file named kfold.py (or kfold.ipynb); "
+        "the submission holds: a.py, hw3/ (3 files), notes.txt")
+
+
+def test_not_found_opens_a_lone_folder_and_caps_the_list(tmp_path):
+    sub = write(tmp_path / "sub", {f"mywork/f{i:02}.py": "" for i in range(20)})
+    msg = take(tmp_path, sub).problems["kfold"]
+    assert "mywork/f00.py" in msg and "mywork/f14.py" in msg and "f15" not in msg
+    assert msg.endswith("and 5 more")
+
+
+def test_large_file_is_a_problem(tmp_path):
+    sub = write(tmp_path / "sub", {"kfold.py": b"#" * (2 * 1024 * 1024 + 1)})
+    msg = take(tmp_path, sub).problems["kfold"]
+    assert "kfold.py was not accepted" in msg and "MiB" in msg and "limit" in msg
+
+
+def test_symlink_file_is_a_problem(tmp_path):
+    sub = write(tmp_path / "sub", {"real.txt": CODE})
+    (sub / "kfold.py").symlink_to(sub / "real.txt")
+    msg = take(tmp_path, sub).problems["kfold"]
+    assert "symbolic link" in msg
+
+
+def test_junk_is_ignored(tmp_path):
+    sub = write(tmp_path / "sub", {"hw3/kfold.py": CODE, "__MACOSX/hw3/._kfold.py": b"\x00\x05",
+                                   "hw3/._kfold.py": b"\x00", ".git/kfold.py": "x",
+                                   ".ipynb_checkpoints/kfold-checkpoint.ipynb": "{}",
+                                   "hw3/__pycache__/kfold.py": "x"})
+    got = take(tmp_path, sub)
+    assert got.found == {"kfold": "hw3/kfold.py"}
+    assert len(got.notices["kfold"]) == 1
+
+
+def test_macosx_zip_junk_is_ignored(tmp_path):
+    got = take(tmp_path, make_zip(tmp_path / "sub.zip", {"__MACOSX/._kfold.py": b"\x00\x05",
+                                                         "kfold.py": CODE}))
+    assert got.found == {"kfold": "sub.zip:kfold.py"} and got.notices == {}
+
+
+def test_non_utf8_py_is_copied_as_is(tmp_path):
+    raw = b"# caf\xe9\nx = 1\n\x00\xff"
+    got = take(tmp_path, write(tmp_path / "sub", {"kfold.py": raw}))
+    assert (got.folder / "kfold.py").read_bytes() == raw
+
+
+def test_fifo_does_not_hang(tmp_path):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    os.mkfifo(sub / "kfold.py")
+    assert "not a regular file" in take(tmp_path, sub).problems["kfold"]
+
+
+def test_only_junk_is_empty(tmp_path):
+    sub = write(tmp_path / "sub", {"__MACOSX/._kfold.py": b"\x00", ".DS_Store": b"\x00"})
+    got = take(tmp_path, sub)
+    assert "the submission is empty" in got.general and "kfold" in got.problems
