@@ -35,7 +35,7 @@ jobs:
       - uses: actions/setup-python@v5
         with:
           python-version: "3.11"
-      - name: Install dlgrade (CPU torch first: a plain torch pulls gigabytes of CUDA)
+      - name: Install dlgrade, with the CPU build of torch first (a plain torch is gigabytes of CUDA)
         run: {install}
       - name: Grade
         run: dlgrade grade {submission} --results build/results.json --junit build/report.xml{min_score}
