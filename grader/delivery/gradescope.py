@@ -34,10 +34,13 @@ set -euo pipefail
 SOURCE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="${DLGRADE_VENV:-__VENV__}"
 
+# The system's interpreters first: workers run as nobody, who cannot start one kept in a
+# private home folder (pyenv under /root, say).
 PY=""
-for candidate in python3.13 python3.12 python3.11 python3; do
+for candidate in /usr/bin/python3.13 /usr/bin/python3.12 /usr/bin/python3.11 /usr/bin/python3 \
+                 python3.13 python3.12 python3.11 python3; do
   if command -v "$candidate" >/dev/null &&
-     "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+     "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
     PY="$(command -v "$candidate")"; break
   fi
 done
@@ -64,6 +67,10 @@ chmod 755 "$SOURCE"
 chmod -R go-rwx "$SOURCE/solutions"
 find "$SOURCE/grader/exercises" -name 'test_hidden*.py' -exec chmod 600 {} +
 "$VENV/bin/python" -c 'import torch, numpy, sklearn, yaml, pytest; print("dlgrade: ready, torch", torch.__version__)'
+if command -v setpriv >/dev/null &&
+   ! setpriv --reuid=nobody --regid=nogroup --clear-groups "$VENV/bin/python" -c 'import numpy' 2>/dev/null; then
+  echo "dlgrade: WARNING: user nobody cannot start $VENV/bin/python: workers will not drop privileges" >&2
+fi
 """
 
 RUN_AUTOGRADER = r"""#!/usr/bin/env bash
