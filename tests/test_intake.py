@@ -8,6 +8,7 @@ import stat
 import zipfile
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from grader.delivery import intake as intake_mod
@@ -279,8 +280,23 @@ def test_missing_path(tmp_path, monkeypatch):
     assert got.general == ("the submission folder does not exist",)
 
 
+def test_a_single_file_is_a_submission_of_that_file(tmp_path):
+    got = take(tmp_path, write(tmp_path, {"KFold.py": CODE}) / "KFold.py")
+    assert got.found == {"kfold": "KFold.py"}
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%matplotlib inline\n" + CODE)])
+    path = tmp_path / "nb" / "kfold.ipynb"
+    path.parent.mkdir()
+    nbformat.write(nb, str(path))
+    (tmp_path / "two").mkdir()
+    got = take(tmp_path / "two", path)
+    assert got.found == {"kfold": "kfold.ipynb"}
+    assert "%matplotlib" not in (got.folder / "kfold.py").read_text()
+
+
 def test_neither_folder_nor_zip(tmp_path):
-    got = take(tmp_path, write(tmp_path, {"kfold.py": CODE}) / "kfold.py")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = take(tmp_path, fifo)
     assert "neither a folder nor a zip" in got.problems["kfold"]
 
 

@@ -99,6 +99,12 @@ def take_submission(path: Path | str, ids: Sequence[str], workdir: Path) -> Inta
         if unpacked is None:
             fatal = f"the submission {path.name} could not be unpacked (see the notices)"
         files = unpacked or []
+    elif path.is_file() and not path.is_symlink() and path.stat().st_size <= MAX_NOTEBOOK:
+        # one file handed in on its own (`--submission kfold.ipynb`): as a folder holding it
+        single = workdir / "single"
+        single.mkdir()
+        (single / path.name).write_bytes(path.read_bytes())
+        files = _walk(single, "", general)
     else:
         general.append(f"the submission {path.name} is neither a folder nor a zip file")
         fatal = f"no submission could be read: {path.name} is neither a folder nor a zip file"
