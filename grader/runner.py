@@ -109,7 +109,7 @@ def _run_checks(config: Config, intake: Intake, ids: tuple[str, ...], runtime: R
     state = GradingState(config=runtime.judge_config(config), submission=intake.folder,
                          runtime=runtime, public_only=public_only, artifacts_dir=artifacts_dir,
                          on_progress=on_progress,
-                         absent={ex: _absent_message(ex, intake) for ex in intake.problems})
+                         absent={ex: _absent_message(ex) for ex in intake.problems})
     plugin = DlgradePlugin(state)
     sink = io.StringIO()
     try:
@@ -126,7 +126,7 @@ def _run_checks(config: Config, intake: Intake, ids: tuple[str, ...], runtime: R
                   student_output={k: v for k, v in state.outputs.items() if v})
 
 
-def _absent_message(exercise: str, intake: Intake) -> str:
+def _absent_message(exercise: str) -> str:
     """The one line each check of an exercise that was not handed in shows (the full reason
     is shown once, at the top of the exercise)."""
     return f"not run: no usable {exercise}.py in the submission (the reason is shown once, above)"
