@@ -105,6 +105,11 @@ def compare(got: np.ndarray, expected: np.ndarray, *, what: str, rtol: float, at
     """Element-wise closeness with a message that locates the worst element."""
     got_f = got.astype(np.float64) if got.dtype.kind in "biu" else got
     exp_f = expected.astype(np.float64) if expected.dtype.kind in "biu" else expected
+    if exp_f.dtype.kind in "fc" and not np.all(np.isfinite(exp_f)):
+        first = tuple(int(i) for i in np.argwhere(~np.isfinite(exp_f))[0])
+        fail(f"{what}: the expected value is not finite ({exp_f[first]!r} at index {first}), so "
+             "this cannot be compared: does your code produce huge, infinite or NaN values "
+             "that the expected value was computed from?")
     err = np.abs(got_f - exp_f)
     allowed = atol + rtol * np.abs(exp_f)
     bad = ~(err <= allowed)
@@ -127,6 +132,10 @@ def expect_close(got: Any, expected: float, *, what: str, rtol: float = 1e-7,
     if isinstance(got, bool) or not isinstance(got, (int, float, np.integer, np.floating)):
         fail(f"{what}: expected a number, got {type_name(got)}: {short(got)}")
     value = float(got)
+    if not np.isfinite(expected):
+        fail(f"{what}: the expected value is not finite ({expected!r}), so {value!r} cannot be "
+             "compared with it: does your code produce huge, infinite or NaN values that it was "
+             "computed from?")
     if not np.isfinite(value):
         fail(f"{what}: got {value!r}, expected a finite number close to {expected!r}")
     if not abs(value - expected) <= atol + rtol * abs(expected):

@@ -106,13 +106,19 @@ def expect_gradient(got: object, expected: np.ndarray, *, name: str, tol: float,
     if not np.all(np.isfinite(got)):
         idx = tuple(int(i) for i in np.argwhere(~np.isfinite(got))[0])
         fail(f"{label}: non-finite value {got[idx]!r} at index {idx}")
+    if not np.all(np.isfinite(expected)):
+        idx = tuple(int(i) for i in np.argwhere(~np.isfinite(expected))[0])
+        fail(f"{label}: the {reference} gradient of your forward is not finite ({expected[idx]!r} "
+             f"at index {idx}), so your backward pass cannot be checked: does your forward "
+             "return huge, infinite or NaN values on this input?")
     err = relative_error(got, expected)
     if err.size == 0:
         return
-    worst = np.unravel_index(int(np.argmax(err)), err.shape)
-    if err[worst] > tol:
+    bad = ~(err <= tol)  # written so that a NaN error is a failure, never a pass
+    worst = np.unravel_index(int(np.argmax(np.where(np.isnan(err), np.inf, err))), err.shape)
+    if np.any(bad):
         idx = tuple(int(i) for i in worst)
-        n_bad = int((err > tol).sum())
+        n_bad = int(bad.sum())
         fail(f"{label}: gradient wrong at {n_bad} of {err.size} element(s); worst at index {idx}: "
              f"yours {float(got[worst]):.8g}, {reference} {float(expected[worst]):.8g} "
              f"(relative error {float(err[worst]):.3g} > tolerance {tol:g})")

@@ -13,7 +13,7 @@ import base64
 import html
 import re
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -33,6 +33,10 @@ class CheckMeta:
     name: str
     max_score: float
     visibility: str
+    # Function names (same exercise) whose checks must all pass for this one to pay: for
+    # properties that a function doing nothing also has (see `gated_by` below).
+    gated_by: tuple[str, ...] = ()
+    function: str = ""
 
 
 class Feedback:
@@ -113,6 +117,8 @@ class DlgradePlugin:
         config.addinivalue_line("markers", "visibility(v): visible | hidden | after_due_date | "
                                 "after_published")
         config.addinivalue_line("markers", "gpu: needs CUDA")
+        config.addinivalue_line("markers", "gated_by(*checks): pays only when every named check "
+                                "function of the same exercise passes (evidence of real work)")
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -151,6 +157,7 @@ class DlgradePlugin:
                     self.state.errors.append(message)
                 continue
             raw.append((item, ex, float(points), visibility))
+        self._validate_gates(raw)
         totals: dict[str, float] = {}
         shipped_hidden: set[str] = set()
         for _, ex, points, visibility in raw:
@@ -161,7 +168,8 @@ class DlgradePlugin:
         for item, ex, points, visibility in raw:
             scale = _public_share(self.state.config.exercise(ex), ex in shipped_hidden) / totals[ex]
             item.stash[META] = CheckMeta(ex, check_name(ex, item), points * scale,
-                                         visibility)
+                                         visibility, gated_by=_gates(item),
+                                         function=_function(item))
             (drop if self.state.public_only and visibility != "visible" else keep).append(item)
         if self.state.errors:
             drop, keep = items[:], []
@@ -208,10 +216,73 @@ class DlgradePlugin:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.close_students()
+        self.state.results[:] = pay_gated(self.state.results, self.state.collected)
+
+    def _validate_gates(self, raw: list[tuple[pytest.Item, str, float, str]]) -> None:
+        """A gate names checks of its own exercise that exist, are not gated themselves, and
+        run wherever the gated check runs (a visible check cannot wait for a hidden one)."""
+        visibility = {(ex, _function(item)): vis for item, ex, _, vis in raw}
+        gated = {(ex, _function(item)) for item, ex, _, _ in raw if _gates(item)}
+        for item, ex, _, vis in raw:
+            for name in _gates(item):
+                where = f"check {item.nodeid}: gated_by({name!r})"
+                if (ex, name) not in visibility:
+                    self.state.errors.append(f"{where} names no check of {ex}")
+                elif (ex, name) in gated:
+                    self.state.errors.append(f"{where} names a check that is gated itself")
+                elif vis == "visible" and visibility[(ex, name)] != "visible":
+                    self.state.errors.append(f"{where}: a visible check cannot be paid by a "
+                                             "hidden one (the student release would never pay)")
 
     def close_students(self) -> None:
         for ex, student in self.state.students.items():
             self.state.outputs[ex] = student.close()
+
+
+def _function(item: pytest.Item) -> str:
+    return getattr(item, "originalname", None) or item.name
+
+
+def _gates(item: pytest.Item) -> tuple[str, ...]:
+    return tuple(name for mark in item.iter_markers("gated_by") for name in mark.args)
+
+
+def pay_gated(results: list[CheckResult], metas: list[CheckMeta]) -> list[CheckResult]:
+    """Zero the passed checks whose evidence did not pass, saying which evidence was missing.
+
+    A property that a function doing nothing also has (identity in eval mode, ``p = 0`` keeps
+    everything, bad arguments raise) earns its points only alongside the checks that show real
+    work. Evidence is judged on this run's results: a check not run (``dlgrade check`` without
+    the hidden checks) is not evidence.
+    """
+    by_function: dict[tuple[str, str], list[CheckResult]] = {}
+    meta_of = {(m.exercise, m.name): m for m in metas}
+    for result in results:
+        meta = meta_of.get((result.exercise, result.name))
+        if meta is not None:
+            by_function.setdefault((result.exercise, meta.function), []).append(result)
+    paid = []
+    for result in results:
+        meta = meta_of.get((result.exercise, result.name))
+        if meta is None or not meta.gated_by or not result.passed:
+            paid.append(result)
+            continue
+        missing = [r.name for name in meta.gated_by
+                   for r in by_function.get((result.exercise, name), []) if not r.passed]
+        missing += [f"{result.exercise}: {name.removeprefix('test_').replace('_', ' ')}"
+                    for name in meta.gated_by if (result.exercise, name) not in by_function]
+        if not missing:
+            paid.append(result)
+            continue
+        why = ("Your code has this property, but so does a function that does not do the work "
+               "yet (one that returns its input, zeros or a constant, or only raises), so these "
+               "points are paid together with: " + "; ".join(dict.fromkeys(missing))
+               + ". Make those pass and this check pays too.")
+        paid.append(replace(result, status="failed", score=0.0,
+                            output=(why + ("\n\n" + result.output if result.output else ""))
+                            if result.output_format == "text" else
+                            f"<p>{html.escape(why)}</p>{result.output}"))
+    return paid
 
 
 def _public_share(ex: ExerciseConfig, has_hidden: bool) -> float:
