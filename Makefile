@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   grade the reference solutions and the stubs with the repository's autograder.yml
 #   make test   run the framework's tests (what .ci/run calls)
+#   make mutants  the slow suite: mutation testing of the references (its smoke test is in make test)
 # The virtual environment is made with the system python3 when there is one, so that the
 # sandbox's unprivileged worker user can start the same interpreter.
 PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -v python3)
@@ -9,14 +10,15 @@ TORCH  ?= torch==2.13.0
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.dlgrade-installed
 
-.PHONY: demo test selftest release clean
+.PHONY: demo test selftest mutants release clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# torch first, pinned: an unpinned torch would pull gigabytes of CUDA packages
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q "$(TORCH)"
-	# the otter extra too: the tests build otter autograders and run `otter run` on them
-	$(BIN)/pip install -q -e ".[otter]"
+	# the otter extra too: the tests build otter autograders and run `otter run` on them;
+	# the mutants extra: `make mutants` and its smoke test use cosmic-ray's mutation operators
+	$(BIN)/pip install -q -e ".[otter,mutants]"
 	touch $@
 
 demo: $(STAMP)
@@ -31,6 +33,10 @@ test: $(STAMP)
 
 selftest: $(STAMP)
 	$(BIN)/dlgrade selftest
+
+# The slow suite: mutation testing of every reference (about N min on 2 cores; see README).
+mutants: $(STAMP)
+	$(BIN)/dlgrade selftest --mutants --json build/mutants.json
 
 release: $(STAMP)
 	$(BIN)/dlgrade release

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
 from pathlib import Path
@@ -77,7 +78,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if assignments/ differs from what would be written")
 
-    command("selftest", cmd_selftest, "references score full marks, stubs zero, all listed")
+    p = command("selftest", cmd_selftest, "references score full marks, stubs zero, all "
+                                          "listed; with --mutants, the grader's mutation score")
+    p.add_argument("--mutants", nargs="*", default=None, metavar="EXERCISE",
+                   help="mutation testing instead: grade cosmic-ray mutants of each reference "
+                        "(default: every exercise) and report the kill rate per exercise")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="mutants graded at once (default: the number of CPU cores)")
+    p.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="grade only N mutants per exercise, spread over the file (a smoke test)")
+    p.add_argument("--min-kill-rate", type=float, default=None, metavar="RATE",
+                   help="exit 1 when an exercise kills fewer of its non-equivalent mutants "
+                        "(default: 0.9)")
+    p.add_argument("--json", type=Path, default=None, metavar="PATH",
+                   help="also write every mutant's outcome here")
 
     p = command("calibrate", cmd_calibrate, "run the reference over many seeds: pass rate, margin")
     p.add_argument("exercise")
@@ -225,10 +239,39 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_selftest(args: argparse.Namespace) -> int:
+    if args.mutants is not None:
+        return cmd_mutants(args)
     from grader.selftest import selftest
 
     ok, text = selftest(_config(args))
     print(text)
+    return OK if ok else CONDITION_FAILED
+
+
+def cmd_mutants(args: argparse.Namespace) -> int:
+    from grader import mutants
+
+    config = _config(args)
+    ids = _exercises(",".join(args.mutants), config) or config.ids
+    rate = mutants.DEFAULT_MIN_KILL_RATE if args.min_kill_rate is None else args.min_kill_rate
+    started = time.monotonic()
+    live = sys.stderr.isatty() and not os.environ.get("CI")
+
+    def progress(outcome: mutants.Outcome, done: int, total: int) -> None:
+        if live:
+            sys.stderr.write(f"\r{done}/{total} mutants graded ({time.monotonic() - started:.0f} s)")
+            sys.stderr.flush()
+
+    results = mutants.run_mutants(config, ids, jobs=args.jobs, limit=args.limit,
+                                  on_outcome=progress)
+    if live:
+        sys.stderr.write("\n")
+    ok, text = mutants.format_report(results, config, min_kill_rate=rate)
+    print(text)
+    print(f"{sum(len(r.outcomes) for r in results)} mutants graded in "
+          f"{time.monotonic() - started:.0f} s with {args.jobs or os.cpu_count()} job(s)")
+    if args.json is not None:
+        mutants.write_json(results, args.json)
     return OK if ok else CONDITION_FAILED
 
 
