@@ -289,16 +289,16 @@ class Worker:
             if need is None and len(buf) >= 8:
                 need = int.from_bytes(buf[:8], "big")
                 if need > self.runtime.response_limit:
-                    raise BadOutput(f"while {doing}, the worker sent {need} bytes, more than the "
-                                    f"{self.runtime.response_limit} allowed")
+                    raise BadOutput(f"while {doing}, your code returned {need} bytes of results, "
+                                    f"more than the {self.runtime.response_limit} allowed")
             while need is not None and len(buf) >= 8 + need:
                 try:
                     message = json.loads(bytes(buf[8:8 + need]))
                 except ValueError:
                     message = None
                 if not isinstance(message, dict):
-                    raise BadOutput(f"while {doing}, the worker's answer was not readable "
-                                    "(did your code write to the grader's pipes?)")
+                    raise BadOutput(f"while {doing}, the result of your code was not readable "
+                                    "(does your code write to file descriptors it did not open?)")
                 if "progress" not in message:
                     return message
                 self._progress(message["progress"])
@@ -318,7 +318,7 @@ class Worker:
         except subprocess.TimeoutExpired:
             code = None
         if code is None:
-            how = "closed its connection to the grader"
+            how = "stopped answering"
         elif code < 0:
             how = f"was killed by signal {signal.Signals(-code).name}"
             if -code == signal.SIGKILL:

@@ -50,9 +50,14 @@ class Student:
         """Call ``name`` of the submitted module in the worker and return the decoded value."""
         return self._run("call", name, args, kwargs, _timeout)
 
-    def probe(self, name: str, *args: Any, _timeout: float | None = None, **kwargs: Any) -> Any:
-        """Run ``grader.exercises.<id>.probes.<name>(module, *args, **kwargs)`` in the worker."""
-        return self._run("probe", name, args, kwargs, _timeout)
+    def probe(self, name: str, *args: Any, _timeout: float | None = None,
+              _what: str | None = None, **kwargs: Any) -> Any:
+        """Run ``grader.exercises.<id>.probes.<name>(module, *args, **kwargs)`` in the worker.
+
+        ``_what`` says in the student's terms what runs (``"build_autoencoder(64, 32, 8) and
+        model(x)"``), for messages when it raises or times out; the default names the file.
+        """
+        return self._run("probe", name, args, kwargs, _timeout, _what)
 
     def has(self, name: str) -> bool:
         """Whether the module defines a callable ``name`` (imports it if needed)."""
@@ -66,9 +71,12 @@ class Student:
                            f"{self._exercise.time_limit:g} s is used up; this check could not run")
         return min(timeout or self._exercise.call_timeout, left)
 
-    def _run(self, op: str, name: str, args: tuple, kwargs: dict, timeout: float | None) -> Any:
+    def _run(self, op: str, name: str, args: tuple, kwargs: dict, timeout: float | None,
+             what: str | None = None) -> Any:
         budget = self._budget(timeout)
-        what = _describe(name, args, kwargs) if op == "call" else f"running the check's probe {name}"
+        if what is None:  # a student reads this: their file and functions, not our internals
+            what = (_describe(name, args, kwargs) if op == "call" else
+                    f"your code in {self._file.name}")
         started = time.monotonic()
         deadline = started + budget
         try:
@@ -95,7 +103,7 @@ class Student:
             try:
                 return codec.decode(answer.get("value"))
             except codec.DecodeError as err:
-                raise BadOutput(f"{what} returned a value the grader cannot read: {err}") from None
+                raise BadOutput(f"{what} returned a value that cannot be graded: {err}") from None
         if "missing" in answer:
             raise Missing(f"{self._file.name} has no function {str(answer['missing'])[:100]}(): "
                           "define it with the signature in the assignment")
