@@ -258,9 +258,12 @@ def cmd_mutants(args: argparse.Namespace) -> int:
     live = sys.stderr.isatty() and not os.environ.get("CI")
 
     def progress(outcome: mutants.Outcome, done: int, total: int) -> None:
+        line = f"{done}/{total} mutants graded ({time.monotonic() - started:.0f} s)"
         if live:
-            sys.stderr.write(f"\r{done}/{total} mutants graded ({time.monotonic() - started:.0f} s)")
+            sys.stderr.write(f"\r{line}")
             sys.stderr.flush()
+        elif done % 50 == 0 or done == total:  # a log line now and then (CI, a file)
+            print(line, file=sys.stderr, flush=True)
 
     results = mutants.run_mutants(config, ids, jobs=args.jobs, limit=args.limit,
                                   on_outcome=progress)
