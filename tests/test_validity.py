@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -58,3 +60,42 @@ def test_a_gate_whose_evidence_did_not_run_does_not_pay():
                        function="test_trivial")]
     (unpaid,) = pay_gated([_result("ex: trivial", True)], metas)
     assert unpaid.score == 0.0 and "ex: work" in unpaid.output
+
+
+class _Item:
+    """Just what the gate validation reads of a pytest item."""
+
+    def __init__(self, name, gates=()):
+        self.originalname = self.name = name
+        self.nodeid = f"ex/test_public.py::{name}"
+        self._gates = gates
+
+    def iter_markers(self, name):
+        return [SimpleNamespace(args=self._gates)] if self._gates and name == "gated_by" else []
+
+
+@pytest.mark.parametrize("gates, visibility, problem", [
+    (("test_nothing",), "visible", "names no check of ex"),
+    (("test_gated",), "visible", "names a check that is gated itself"),
+    (("test_hidden_work",), "visible", "a visible check cannot be paid by a hidden one"),
+])
+def test_a_bad_gate_stops_collection_with_a_message(gates, visibility, problem):
+    from grader.plugin import DlgradePlugin, GradingState
+
+    state = GradingState(config=None, submission=None, runtime=None)
+    raw = [(_Item("test_work"), "ex", 1.0, "visible"),
+           (_Item("test_hidden_work"), "ex", 1.0, "hidden"),
+           (_Item("test_gated", ("test_work",)), "ex", 1.0, "visible"),
+           (_Item("test_new", gates), "ex", 1.0, visibility)]
+    DlgradePlugin(state)._validate_gates(raw)
+    assert len(state.errors) == 1 and problem in state.errors[0]
+    assert "test_new" in state.errors[0]
+
+
+def test_a_hidden_check_may_be_gated_by_a_visible_one():
+    from grader.plugin import DlgradePlugin, GradingState
+
+    state = GradingState(config=None, submission=None, runtime=None)
+    DlgradePlugin(state)._validate_gates([(_Item("test_work"), "ex", 1.0, "visible"),
+                                          (_Item("test_new", ("test_work",)), "ex", 1.0, "hidden")])
+    assert state.errors == []
