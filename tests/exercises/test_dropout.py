@@ -4,14 +4,15 @@ also tested directly (pure functions, no sandbox)."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
 
 import numpy as np
 import pytest
 
 from grader.errors import CheckFailure
-from grader.exercises.dropout import stats
-from tests.helpers import ASSIGNMENTS, SOLUTIONS, SUBMISSIONS, full_marks, grade_dir, lost_points
+from grader.exercises.dropout import judge, probes, stats
+from tests.helpers import ASSIGNMENTS, SOLUTIONS, SUBMISSIONS, full_marks, lost_points
 
 EX = "dropout"
 
@@ -33,51 +34,119 @@ WRONG = {
                                 "backward matches numerical gradient", "backward at another p"},
     "module_ignores_training": {"module eval mode is identity"},
     "module_numpy_rng": {"module reproducible with torch seed"},
+    # A float64 mask makes a float32 input's output float64, values right: only the dtype checks.
+    "float64_output": {"output dtype matches input", "module output dtype matches input"},
+    # x.zero_() at p = 1: raises on a leaf that requires grad, breaks a ReLU's backward.
+    "module_zero_in_place_at_p_one": {"module p one drops everything"},
+    # x.mul_(mask).div_(1 - p): the same at every p, judged where gradients are.
+    "module_in_place": {"module gradient flows"},
 }
 SUBSET = {
     # A mask shared by all rows also moves the fraction and the mean by chance (one draw of
     # `cols` values instead of rows * cols): whether those checks fail depends on the seed.
     "same_mask_for_every_row": {"elements dropped independently", "statistics at another p"},
 }
+# Hand-written folders: functions that do no work, in every function of the contract. Each
+# earns at most 10 % of the exercise (today: 0; the properties they have are gated).
+ZERO_EFFORT = ["zero_identity", "zero_zeros", "zero_scale_only", "zero_raises", "zero_constant"]
+# Correct in other styles: Python loops (numpy Generator per element, module per row), torch
+# generators (a seeded torch.Generator for the numpy forward, torch.bernoulli in the module),
+# np.where / torch.where with in-place work on the module's own copy.
+CORRECT = ["ok_loops", "ok_torch_generator", "ok_vectorised_where"]
+NUMPY_EVIDENCE = "training mode zeroes some elements"
+MODULE_EVIDENCE = "module train mode zeroes some elements"
 
 
 @pytest.fixture(scope="module")
-def reference_report():
-    return grade_dir(SOLUTIONS, EX)
+def reference_report(graded):
+    return graded(SOLUTIONS, EX)
 
 
 def test_reference_full_marks(reference_report):
     assert full_marks(reference_report), [
         (c.name, c.output) for c in reference_report.checks if c.score < c.max_score]
     assert reference_report.max_score == pytest.approx(15)
-    assert len(reference_report.checks) == 22
+    assert len(reference_report.checks) == 27
 
 
-def test_stub_scores_zero_with_every_check_listed(reference_report):
-    report = grade_dir(ASSIGNMENTS, EX)
+def test_stub_scores_zero_with_every_check_listed(reference_report, graded):
+    report = graded(ASSIGNMENTS, EX)
     assert report.score == 0
     assert {c.name for c in report.checks} == {c.name for c in reference_report.checks}
 
 
 @pytest.mark.parametrize("slip", sorted(WRONG))
-def test_slip_loses_exactly_its_checks(slip):
-    report = grade_dir(SUBMISSIONS / EX / slip, EX)
+def test_slip_loses_exactly_its_checks(slip, graded):
+    report = graded(SUBMISSIONS / EX / slip, EX)
     assert lost_points(report) == {name(c) for c in WRONG[slip]}
 
 
 @pytest.mark.parametrize("slip", sorted(SUBSET))
-def test_slip_loses_at_least_its_checks(slip):
-    report = grade_dir(SUBMISSIONS / EX / slip, EX)
+def test_slip_loses_at_least_its_checks(slip, graded):
+    report = graded(SUBMISSIONS / EX / slip, EX)
     assert {name(c) for c in SUBSET[slip]} <= lost_points(report)
 
 
-def test_calling_torch_dropout_gets_the_clear_message():
-    report = grade_dir(SUBMISSIONS / EX / "module_calls_torch_dropout", EX)
+@pytest.mark.parametrize("variant", CORRECT)
+def test_correct_variant_full_marks(variant, graded):
+    report = graded(SUBMISSIONS / EX / variant, EX)
+    assert full_marks(report), [(c.name, c.output) for c in report.checks if not c.passed]
+
+
+@pytest.mark.parametrize("variant", ZERO_EFFORT)
+def test_zero_effort_earns_at_most_a_tenth(variant, graded):
+    report = graded(SUBMISSIONS / EX / variant, EX)
+    assert report.max_score == pytest.approx(15)
+    assert report.score <= 0.1 * report.max_score, [
+        (c.name, c.score) for c in report.checks if c.score > 0]
+
+
+def test_a_trivial_property_is_paid_only_with_the_evidence(graded):
+    """The identity has "eval mode is identity" and the module's "gradient flows" (dx = dout is
+    its right gradient): both are failed at 0, naming the evidence that is missing."""
+    report = graded(SUBMISSIONS / EX / "zero_identity", EX)
+    for check, evidence in (("eval mode is identity", NUMPY_EVIDENCE),
+                            ("module gradient flows", MODULE_EVIDENCE),
+                            ("backward at another p", NUMPY_EVIDENCE)):
+        result = report.check(name(check))
+        assert result.score == 0
+        assert "paid together with" in result.output and name(evidence) in result.output
+    # zeros pass "p one drops everything" (numpy and module); they are gated the same way
+    zeros = graded(SUBMISSIONS / EX / "zero_zeros", EX)
+    for check in ("p one drops everything without nan", "module p one drops everything"):
+        assert "paid together with" in zeros.check(name(check)).output
+
+
+def test_calling_torch_dropout_gets_the_clear_message(graded):
+    report = graded(SUBMISSIONS / EX / "module_calls_torch_dropout", EX)
     check = name("module does not call torch dropout")
     assert lost_points(report) == {check}
     output = report.check(check).output
     assert "torch.nn.functional.dropout" in output
     assert "by hand" in output and "torch.rand" in output
+
+
+def test_in_place_on_the_input_gets_the_clear_message(graded):
+    report = graded(SUBMISSIONS / EX / "module_zero_in_place_at_p_one", EX)
+    output = report.check(name("module p one drops everything")).output
+    assert "requires grad" in output and "in-place operation" in output
+    assert "must not change its input in place" in output and "x * 0.0" in output
+    assert "return x.zero_()" in output  # the student's own line, from their file
+
+
+def test_a_float64_output_gets_the_dtype_message(graded):
+    report = graded(SUBMISSIONS / EX / "float64_output", EX)
+    output = report.check(name("output dtype matches input")).output
+    assert "dtype float64" in output and "float32" in output and "astype(x.dtype)" in output
+
+
+def test_feedback_never_names_grader_internals(graded):
+    for folder in ["zero_identity", "zero_raises", "module_zero_in_place_at_p_one",
+                   "float64_output"]:
+        for check in graded(SUBMISSIONS / EX / folder, EX).checks:
+            text = check.output.lower()
+            for word in ("probe", "worker", "sandbox", "judge", "input_rng"):
+                assert word not in text, (folder, check.name, word)
 
 
 # -- the verdicts, directly -------------------------------------------------------------------
@@ -125,3 +194,71 @@ def test_shared_row_mask_fails_independence():
     out = np.broadcast_to(out, (200, 1000)) * 1.0
     with pytest.raises(CheckFailure, match="Every row has the same mask"):
         stats.check_independent_rows(out, np.ones_like(out), 0.3, what="out")
+
+
+def test_evidence_fails_every_trivial_output_and_passes_single_slips():
+    out, x = _reference_like(0.3, shape=(20, 50))
+    for trivial in (x, np.zeros_like(x), x / np.float32(0.7), np.ones_like(x)):
+        with pytest.raises(CheckFailure):
+            stats.check_zeroes_some_elements(trivial, x, 0.3, what="out")
+    stats.check_zeroes_some_elements(out, x, 0.3, what="out")
+    for slip in (_reference_like(0.3, shape=(20, 50), keep_prob=True)[0],
+                 _reference_like(0.3, shape=(20, 50), rescale=False)[0],
+                 out.astype(np.float16), out.astype(np.float64)):
+        stats.check_zeroes_some_elements(slip, x, 0.3, what="out")
+    noisy = out * np.random.default_rng(0).uniform(0.5, 1.5, size=out.shape).astype(np.float32)
+    with pytest.raises(CheckFailure, match="one common positive factor"):
+        stats.check_zeroes_some_elements(noisy, x, 0.3, what="out")
+
+
+def test_survivors_are_judged_at_the_coarser_precision():
+    out, x = _reference_like(0.3)
+    assert stats.survivor_rtol(np.float32, np.float64) == stats.survivor_rtol(np.float32)
+    stats.check_survivors_scaled(out.astype(np.float64), x, 0.3, what="out",
+                                 rtol=stats.survivor_rtol(x.dtype, np.float64))
+    half = out.astype(np.float16)
+    stats.check_survivors_scaled(half, x, 0.3, what="out",
+                                 rtol=stats.survivor_rtol(x.dtype, half.dtype))
+
+
+# -- the network around the module, in-process with the reference ------------------------------
+
+@pytest.fixture(scope="module")
+def reference_module():
+    spec = importlib.util.spec_from_file_location("dropout_reference_for_tests",
+                                                  SOLUTIONS / f"{EX}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("p", [0.3, 0.8, 1.0])
+def test_the_network_oracle_agrees_with_autograd(reference_module, p):
+    case = judge.network_case(judge.input_rng(5))
+    result = probes.network_run(reference_module, case, p, seed=5)
+    d = judge.expect_network_gradients(result, case, p, what="net")
+    assert (d == 0).all() if p == 1.0 else 0 < (d == 0).mean() < 1
+
+
+def test_the_network_oracle_catches_a_wrong_gradient(reference_module):
+    case = judge.network_case(judge.input_rng(6))
+    result = probes.network_run(reference_module, case, 0.3, seed=6)
+    wrong = dict(result, grads=dict(result["grads"], w1=result["grads"]["w1"] * 0.7))
+    with pytest.raises(CheckFailure, match="first nn.Linear's weight is wrong"):
+        judge.expect_network_gradients(wrong, case, 0.3, what="net")
+    missing = dict(result, grads=dict(result["grads"], x=None))
+    with pytest.raises(CheckFailure, match="no gradient reached the network's input"):
+        judge.expect_network_gradients(missing, case, 0.3, what="net")
+
+
+def test_an_in_place_error_is_explained():
+    result = {"is_module": True, "error": {"stage": "backward", "text": (
+        "RuntimeError: one of the variables needed for gradient computation has been modified "
+        "by an inplace operation\n  dropout.py, line 3, in forward: return x.zero_()")}}
+    with pytest.raises(CheckFailure, match="must not change its input in place") as err:
+        judge.expect_network_gradients(result, {}, 1.0, what="net")
+    assert str(err.value).endswith("return x.zero_()")
+    with pytest.raises(CheckFailure, match="the forward pass raised ValueError: bad"):
+        judge.module_out({"is_module": True, "error": {"stage": "forward",
+                                                       "text": "ValueError: bad"}},
+                         np.ones(3), 0.3, what="Dropout(0.3)")

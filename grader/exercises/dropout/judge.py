@@ -7,11 +7,12 @@ values are in ``stats.py`` and in the checks.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from grader.expect import expect_array, expect_type, fail, short
+from grader.expect import expect_array, fail, short
 
 
 def input_rng(seed: int) -> np.random.Generator:
@@ -35,13 +36,33 @@ def call_text(shape: tuple[int, ...], dtype: Any, p: float, **kw: Any) -> str:
     return f"dropout_forward(x of shape {shape} and dtype {np.dtype(dtype)}, {p}{extra})"
 
 
-def forward_out(result: dict[str, Any], x: np.ndarray, *, what: str) -> np.ndarray:
-    """The ``out`` of a ``forward``/``forward_backward`` probe result, validated against ``x``:
-    a numpy array with x's shape and dtype, finite."""
-    expect_type(result, dict, what=f"{what} (probe result)")
+def forward_out(result: Any, x: np.ndarray, *, what: str, finite: bool = True) -> np.ndarray:
+    """The ``out`` of a ``forward``/``forward_backward`` result, validated against ``x``: a numpy
+    float array with x's shape, finite (unless ``finite=False``: the dtype checks judge only the
+    dtype). Its dtype is not judged here (``test_output_dtype_matches_input`` does that): every
+    other check compares values as float64."""
+    if not isinstance(result, dict):
+        fail(f"{what}: the call did not return its result")
     if result.get("out") is None:
         fail(f"{what}: expected a tuple (out, cache), got {result.get('returned')}")
-    return expect_array(result["out"], what=f"{what}: out", shape=x.shape, dtype=x.dtype)
+    return expect_array(result["out"], what=f"{what}: out", shape=x.shape, dtype="float",
+                        finite=finite)
+
+
+def identity_rtol(x: np.ndarray, out: np.ndarray) -> float:
+    """Relative tolerance for "out equals x": 0 when ``out`` is at least as precise as ``x``;
+    one ulp of ``out``'s dtype when it is coarser (float64 rounded to float32 is within half an
+    ulp), so that a wrong dtype costs the dtype check only."""
+    x_eps, out_eps = (float(np.finfo(a.dtype).eps) for a in (x, out))
+    return 0.0 if out_eps <= x_eps else out_eps
+
+
+def dtype_hint(x_dtype: Any, out_dtype: Any) -> str:
+    if np.dtype(out_dtype) == np.float64 and np.dtype(x_dtype) != np.float64:
+        return (" A float64 mask or scale (a boolean mask divided by the Python float 1 - p, "
+                "rng.random(...) values, torch.float64 tensors) promotes the product: cast the "
+                "mask to x's dtype (mask.astype(x.dtype), mask.to(x.dtype)).")
+    return " Compute in x's dtype (cast the mask to x.dtype) and do not convert x."
 
 
 def no_warnings(result: dict[str, Any], *, what: str) -> None:
@@ -52,30 +73,65 @@ def no_warnings(result: dict[str, Any], *, what: str) -> None:
              f"a correct dropout divides by 1 - p only when p < 1")
 
 
-def module_out(result: dict[str, Any], x: np.ndarray, p: float, *, what: str) -> np.ndarray:
-    """The ``out`` of a ``module_run`` probe result, validated: a tensor with x's shape and dtype,
-    finite (sent back as a numpy array)."""
-    expect_type(result, dict, what=f"{what} (probe result)")
+INPLACE_HINT = (" Dropout must not change its input in place (x.zero_(), x.mul_(...), x *= ..., "
+                "x[mask] = 0, x.data...): autograd raises for a tensor that requires grad and "
+                "for a layer's output that its backward pass needs (a ReLU's). Return a new "
+                "tensor: x * mask / (1 - p), or x * 0.0 when p = 1.")
+
+
+def _error_hint(text: str) -> str:
+    low = text.lower()
+    return INPLACE_HINT if ("in-place" in low or "inplace" in low) else ""
+
+
+def raised(result: dict[str, Any], stage: str, *, what: str) -> None:
+    """Fail with the student's exception if the run raised at ``stage`` ("build", "forward",
+    "backward") or before it."""
+    error = result.get("error")
+    if not isinstance(error, dict):
+        return
+    stages = ("build", "forward", "backward")
+    got = str(error.get("stage"))
+    if got in stages and stages.index(got) > stages.index(stage):
+        return
+    first, _, trace = str(error.get("text", "")).partition("\n")
+    doing = {"build": "building the layer", "forward": "the forward pass",
+             "backward": "the backward pass (autograd)"}.get(got, got)
+    fail(f"{what}: {doing} raised {first}{_error_hint(first)}" + (f"\n{trace}" if trace else ""))
+
+
+def module_out(result: Any, x: np.ndarray, p: float, *, what: str,
+               finite: bool = True) -> np.ndarray:
+    """The ``out`` of a ``module_run`` result, validated: a tensor with x's shape, float, finite
+    unless ``finite=False`` (sent back as a numpy array). Its dtype is the module dtype check's
+    verdict."""
+    if not isinstance(result, dict):
+        fail(f"{what}: the call did not return its result")
+    raised(result, "build", what=f"Dropout({p})")
     if not result.get("is_module"):
         fail(f"Dropout({p}) should be a torch.nn.Module (class Dropout(torch.nn.Module)), got "
              f"{result.get('built')}")
+    raised(result, "forward", what=what)
     if result.get("out") is None:
         fail(f"{what}: expected a torch.Tensor, got {result.get('out_type')}")
-    return expect_array(result["out"], what=what, shape=x.shape, dtype=x.dtype)
+    return expect_array(result["out"], what=what, shape=x.shape, dtype="float", finite=finite)
+
+
+_GRAD_REASONS = {
+    "out does not require grad": "the output is not connected to the input in autograd's graph "
+                                 "(did you use .data, .detach(), .numpy(), torch.no_grad() or "
+                                 "build a new tensor from the values, e.g. torch.zeros_like(x)?)",
+    "shape differs": "the output does not have the input's shape",
+    "no gradient reached x": "backward did not reach the input",
+}
 
 
 def module_grad(result: dict[str, Any], x: np.ndarray, *, what: str) -> np.ndarray:
     """The input gradient of a ``module_run`` result, or a failure saying why none arrived."""
+    raised(result, "backward", what=what)
     status = result.get("grad_status")
     if status != "ok" or result.get("grad") is None:
-        reasons = {
-            "out does not require grad": "the output is not connected to the input in autograd's "
-                                         "graph (did you use .data, .detach(), .numpy() or build "
-                                         "a new tensor from the values?)",
-            "shape differs": "the output does not have the input's shape",
-            "no gradient reached x": "backward did not reach the input",
-        }
-        fail(f"{what}: no gradient flowed back to the input: {reasons.get(status, status)}")
+        fail(f"{what}: no gradient flowed back to the input: {_GRAD_REASONS.get(status, status)}")
     return expect_array(result["grad"], what=f"{what}: gradient of the input", shape=x.shape,
                         dtype="float")
 
@@ -91,3 +147,99 @@ def torch_dropout_message(calls: list[str]) -> str:
             f"you to write it by hand: draw a mask with torch.rand(x.shape) >= self.p, multiply "
             f"x by it and divide by 1 - self.p in training mode; return x in eval mode. Do not "
             f"use torch.nn.functional.dropout, torch.dropout or torch.nn.Dropout.")
+
+
+# -- a small network around the student's Dropout ---------------------------------------------
+
+# nn.Sequential(nn.Linear(IN, HIDDEN), nn.ReLU(), Dropout(p), nn.Linear(HIDDEN, OUT)) on a batch
+# of BATCH rows, float64: small enough to compute exactly here, big enough that every mask
+# pattern shows (640 dropout inputs, about half of them positive after the ReLU).
+BATCH, IN, HIDDEN, OUT = 16, 5, 40, 3
+
+# The network's gradients are sums of at most HIDDEN products; float64 rounding makes each off by
+# at most about (HIDDEN + 3) * 1.1e-16 = 5e-15 of the sum of the absolute values of its terms,
+# so the tolerance is relative to that sum (an exact sum can cancel to ~0). Reference: worst
+# 3.0e-16 at p = 0.3 and exactly 0 at p = 1 over 200 seeds (`dlgrade calibrate dropout`), a
+# margin of 3e6x; a missing 1 / (1 - p) at p = 0.3 is off by 0.3 of the value.
+NETWORK_GRAD_TOL = 1e-9
+
+NETWORK_PARTS = {"w1": "the first nn.Linear's weight", "b1": "the first nn.Linear's bias",
+                 "x": "the network's input"}
+
+
+def network_text(p: float, seed: int) -> str:
+    return (f"Dropout({p}) inside nn.Sequential(nn.Linear({IN}, {HIDDEN}), nn.ReLU(), "
+            f"Dropout({p}), nn.Linear({HIDDEN}, {OUT})) in train mode, after "
+            f"torch.manual_seed({seed}), on a float64 batch of shape ({BATCH}, {IN}) that "
+            f"requires grad, then backward of sum(out * dout)")
+
+
+def network_case(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Weights, input and upstream gradient of the network, float64."""
+    return {
+        "x": rng.normal(size=(BATCH, IN)),
+        "w1": rng.normal(size=(HIDDEN, IN)) / math.sqrt(IN),
+        "b1": 0.1 * rng.normal(size=HIDDEN),
+        "w2": rng.normal(size=(OUT, HIDDEN)) / math.sqrt(HIDDEN),
+        "b2": 0.1 * rng.normal(size=OUT),
+        "dout": rng.normal(size=(BATCH, OUT)),
+    }
+
+
+def network_gradients(case: dict[str, np.ndarray], h: np.ndarray,
+                      d: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Gradients of ``sum(out * dout)`` for the first layer and the input, given the input ``h``
+    (the ReLU's output) and the output ``d`` of the student's Dropout in that network: the mask
+    is ``m = d / h`` where the ReLU passed a positive value (where it passed 0 the gradient is 0
+    whatever the mask). The mask comes from the very tensors the Dropout saw: recomputing ``h``
+    here would differ from torch's by rounding, which is large relative to a pre-activation
+    near 0. Returns ``(gradients, scales)``; a scale is the same sum over absolute values."""
+    x, w1, w2, dout = (case[k] for k in ("x", "w1", "w2", "dout"))
+    h = np.asarray(h, dtype=np.float64)
+    d = np.asarray(d, dtype=np.float64)
+    active = h > 0
+    m = np.where(active, d / np.where(active, h, 1.0), 0.0)
+    g_pre = (dout @ w2) * m
+    s_pre = (np.abs(dout) @ np.abs(w2)) * np.abs(m)
+    grads = {"w1": g_pre.T @ x, "b1": g_pre.sum(axis=0), "x": g_pre @ w1}
+    scales = {"w1": s_pre.T @ np.abs(x), "b1": s_pre.sum(axis=0), "x": s_pre @ np.abs(w1)}
+    return grads, scales
+
+
+def expect_network_gradients(result: Any, case: dict[str, np.ndarray], p: float, *, what: str,
+                             tol: float = NETWORK_GRAD_TOL) -> np.ndarray:
+    """The student's network ran forward and backward, and the gradients of the first layer and
+    the input are the judge's, for the mask their Dropout used. Returns that Dropout's output."""
+    if not isinstance(result, dict):
+        fail(f"{what}: the call did not return its result")
+    raised(result, "build", what=f"Dropout({p})")
+    if not result.get("is_module"):
+        fail(f"Dropout({p}) should be a torch.nn.Module (class Dropout(torch.nn.Module)), got "
+             f"{result.get('built')}")
+    raised(result, "backward", what=what)
+    h = expect_array(result.get("h"), what=f"{what}: the input of your Dropout",
+                     shape=(BATCH, HIDDEN), dtype="float")
+    d = expect_array(result.get("d"), what=f"{what}: the output of your Dropout",
+                     shape=(BATCH, HIDDEN), dtype="float")
+    grads, scales = network_gradients(case, h, d)
+    got_all = result.get("grads") if isinstance(result.get("grads"), dict) else {}
+    for name, part in NETWORK_PARTS.items():
+        got = got_all.get(name)
+        if got is None:
+            fail(f"{what}: no gradient reached {part} (its .grad is None): the output of your "
+                 f"Dropout is not connected to its input in autograd's graph (.data, .detach(), "
+                 f"torch.no_grad(), or a new tensor such as torch.zeros_like(x)); "
+                 f"x * mask / (1 - p) (x * 0.0 when p = 1) keeps it connected")
+        got = expect_array(got, what=f"{what}: the gradient of {part}",
+                           shape=grads[name].shape, dtype="float")
+        expected = grads[name]
+        err = np.abs(got.astype(np.float64) - expected)
+        bad = ~(err <= tol * (np.abs(expected) + scales[name]))
+        if np.any(bad):
+            idx = np.unravel_index(int(np.argmax(np.where(bad, err, -1.0))), err.shape)
+            i = tuple(int(k) for k in idx)
+            fail(f"{what}: the gradient of {part} is wrong at {int(bad.sum())} of {bad.size} "
+                 f"element(s); worst at index {i}: yours {float(got[idx]):.10g}, expected "
+                 f"{float(expected[idx]):.10g} (backpropagated through your Dropout's mask, "
+                 f"out / in; tolerance {tol:g} of the size of the terms)")
+    return d

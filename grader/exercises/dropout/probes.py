@@ -8,6 +8,7 @@ The judge decides what any of it means.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -80,36 +81,84 @@ def _recording_torch_dropout() -> Iterator[list[str]]:
         yield calls
 
 
+def _error_text(err: Exception, module: ModuleType) -> str:
+    """``Type: message`` and the lines of the student's file in the traceback (no other file's
+    frames: a student reads this)."""
+    import traceback
+
+    path = getattr(module, "__file__", None)
+    try:
+        frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == path]
+    except Exception:
+        frames = []
+    name = os.path.basename(path) if path else "your file"
+    lines = [f"  {name}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}"
+             for f in frames[-6:]]
+    try:
+        message = str(err)[:1500]
+    except Exception:
+        message = "(the exception's message could not be read)"
+    return "\n".join([f"{type(err).__name__}: {message}", *lines])
+
+
+class _Error(Exception):
+    """A stage of a run raised: ``stage`` and the text for the judge."""
+
+    def __init__(self, stage: str, text: str) -> None:
+        super().__init__(text)
+        self.stage, self.text = stage, text
+
+
+@contextmanager
+def _stage(name: str, module: ModuleType) -> Iterator[None]:
+    try:
+        yield
+    except _Error:
+        raise
+    except Exception as err:  # the student's exception, sent back as data
+        raise _Error(name, _error_text(err, module)) from None
+
+
 def module_run(module: ModuleType, x: np.ndarray, p: float, *, train: bool, seed: int,
-               dout: np.ndarray | None = None) -> dict[str, Any]:
+               dout: np.ndarray | None = None, requires_grad: bool = True) -> dict[str, Any]:
     """Build ``module.Dropout(p)``, set train/eval mode, ``torch.manual_seed(seed)``, run it on
-    ``x`` and, when ``dout`` is given, backward ``sum(out * dout)``.
+    ``x`` (a leaf tensor; ``requires_grad`` as asked) and, when ``dout`` is given, backward
+    ``sum(out * dout)``.
 
     Returns ``{"is_module": bool, "built": type name, "out_type": type name, "out": array or None,
     "grad": d(sum(out * dout))/dx as an array or None, "grad_status": "ok" | "no dout" |
     "out does not require grad" | "shape differs" | "no gradient reached x",
-    "torch_dropout_calls": [names]}``.
+    "torch_dropout_calls": [names], "error": None or {"stage": "build" | "forward" |
+    "backward", "text": the exception}}``.
     """
     import torch
 
+    layer = out = grad = None
+    is_module, status, error = False, "no dout", None
     with _recording_torch_dropout() as calls:
-        layer = module.Dropout(p)
-        is_module = isinstance(layer, torch.nn.Module)
-        if is_module:
-            layer.train(train)
-        torch.manual_seed(seed)
-        xt = torch.tensor(np.asarray(x), requires_grad=True)
-        out = layer(xt)
-        grad, status = None, "no dout"
-        if dout is not None:
-            if not isinstance(out, torch.Tensor) or not out.requires_grad:
-                status = "out does not require grad"
-            elif tuple(out.shape) != tuple(xt.shape):
-                status = "shape differs"
-            else:
-                (out * torch.as_tensor(np.asarray(dout), dtype=out.dtype)).sum().backward()
-                status = "ok" if xt.grad is not None else "no gradient reached x"
-                grad = None if xt.grad is None else xt.grad.detach().cpu().numpy()
+        try:
+            with _stage("build", module):
+                layer = module.Dropout(p)
+                is_module = isinstance(layer, torch.nn.Module)
+            if is_module:
+                layer.train(train)
+                torch.manual_seed(seed)
+                xt = torch.tensor(np.asarray(x), requires_grad=requires_grad)
+                with _stage("forward", module):
+                    out = layer(xt)
+                if dout is not None:
+                    if not isinstance(out, torch.Tensor) or not out.requires_grad:
+                        status = "out does not require grad"
+                    elif tuple(out.shape) != tuple(xt.shape):
+                        status = "shape differs"
+                    else:
+                        with _stage("backward", module):
+                            (out * torch.as_tensor(np.asarray(dout), dtype=out.dtype)).sum() \
+                                .backward()
+                        status = "ok" if xt.grad is not None else "no gradient reached x"
+                        grad = None if xt.grad is None else xt.grad.detach().cpu().numpy()
+        except _Error as err:
+            error = {"stage": err.stage, "text": err.text}
     return {
         "is_module": is_module,
         "built": type(layer).__name__,
@@ -118,7 +167,92 @@ def module_run(module: ModuleType, x: np.ndarray, p: float, *, train: bool, seed
         "grad": grad,
         "grad_status": status,
         "torch_dropout_calls": sorted(set(calls)),
+        "error": error,
     }
+
+
+def _as_dtype(dtype: Any) -> Any:
+    """A layer that casts its input to ``dtype``: put after the student's Dropout so that an
+    output in another dtype (the dtype check's verdict) does not break the next nn.Linear."""
+    import torch
+
+    class AsDtype(torch.nn.Module):
+        def forward(self, y: Any) -> Any:
+            return y.to(dtype) if isinstance(y, torch.Tensor) else y
+
+    return AsDtype()
+
+
+def _copy_layer() -> Any:
+    """A layer that returns a copy of its input (``clone``: autograd passes the gradient)."""
+    import torch
+
+    class Copy(torch.nn.Module):
+        def forward(self, y: Any) -> Any:
+            return y.clone() if isinstance(y, torch.Tensor) else y
+
+    return Copy()
+
+
+def network_run(module: ModuleType, case: dict[str, np.ndarray], p: float, *,
+                seed: int) -> dict[str, Any]:
+    """``nn.Sequential(nn.Linear, nn.ReLU(), module.Dropout(p), nn.Linear)`` in float64 with the
+    weights in ``case`` (``w1``, ``b1``, ``w2``, ``b2``), train mode, ``torch.manual_seed(seed)``,
+    forward on ``case["x"]`` (requires grad), backward of ``sum(out * case["dout"])``.
+
+    Returns ``{"is_module", "built", "h": the Dropout's input (the ReLU's output) and "d": its
+    output, or None, "grads": {"w1", "b1", "w2", "b2", "x": array or None}, "error": None or
+    {"stage", "text"}}``.
+    """
+    import torch
+
+    t = {k: torch.tensor(np.asarray(v, dtype=np.float64)) for k, v in case.items()}
+    layer, h, d, error = None, None, None, None
+    is_module = False
+    grads: dict[str, Any] = {}
+    try:
+        with _stage("build", module):
+            layer = module.Dropout(p)
+            is_module = isinstance(layer, torch.nn.Module)
+        if is_module:
+            first = torch.nn.Linear(t["w1"].shape[1], t["w1"].shape[0], dtype=torch.float64)
+            last = torch.nn.Linear(t["w2"].shape[1], t["w2"].shape[0], dtype=torch.float64)
+            with torch.no_grad():
+                first.weight.copy_(t["w1"])
+                first.bias.copy_(t["b1"])
+                last.weight.copy_(t["w2"])
+                last.bias.copy_(t["b2"])
+            seen: dict[str, Any] = {}
+
+            def keep_input(_layer: Any, inputs: Any) -> None:
+                if inputs and isinstance(inputs[0], torch.Tensor):
+                    seen["h"] = inputs[0].detach().clone()  # before the layer can change it
+
+            def keep_output(_layer: Any, _inputs: Any, output: Any) -> None:
+                if isinstance(output, torch.Tensor):
+                    seen["d"] = output.detach().clone()
+
+            layer.register_forward_pre_hook(keep_input)
+            layer.register_forward_hook(keep_output)
+            net = torch.nn.Sequential(first, torch.nn.ReLU(), layer, _as_dtype(torch.float64),
+                                      last)
+            net.train()
+            torch.manual_seed(seed)
+            xt = t["x"].clone().requires_grad_(True)
+            with _stage("forward", module):
+                out = net(xt)
+            if "d" in seen and "h" in seen:
+                h, d = seen["h"].cpu().numpy(), seen["d"].cpu().numpy()
+            with _stage("backward", module):
+                (out * t["dout"]).sum().backward()
+            params = {"w1": first.weight, "b1": first.bias, "w2": last.weight, "b2": last.bias,
+                      "x": xt}
+            grads = {k: None if v.grad is None else v.grad.detach().cpu().numpy()
+                     for k, v in params.items()}
+    except _Error as err:
+        error = {"stage": err.stage, "text": err.text}
+    return {"is_module": is_module, "built": type(layer).__name__, "h": h, "d": d,
+            "grads": grads, "error": error}
 
 
 def _regression_data(seed: int, n_train: int, n_val: int,
@@ -165,9 +299,13 @@ def _train_both(module: ModuleType, *, p: float, seed: int, width: int, steps: i
     def net(drop: bool) -> torch.nn.Module:
         torch.manual_seed(seed)  # the same initial weights in both runs
         layers: list[torch.nn.Module] = [torch.nn.Linear(Xt.shape[1], width), torch.nn.ReLU()]
-        layers += [module.Dropout(p)] if drop else []
+        # This check judges training, not the edge cases that have their own checks: the copy
+        # before the Dropout keeps one that changes its input in place from breaking the ReLU's
+        # backward ("module gradient flows" judges that), the cast keeps an output in another
+        # dtype from breaking the next layer ("module output dtype matches input").
+        layers += [_copy_layer(), module.Dropout(p), _as_dtype(torch.float32)] if drop else []
         layers += [torch.nn.Linear(width, width), torch.nn.ReLU()]
-        layers += [module.Dropout(p)] if drop else []
+        layers += [_copy_layer(), module.Dropout(p), _as_dtype(torch.float32)] if drop else []
         return torch.nn.Sequential(*layers, torch.nn.Linear(width, 1))
 
     def mse(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

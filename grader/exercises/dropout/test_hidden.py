@@ -29,7 +29,7 @@ def test_statistics_at_another_p(student, settings, seed):
     what = call_text(x.shape, x.dtype, settings.hidden_p, seed=seed)
     out = forward_out(student.probe("forward", x, settings.hidden_p, seed=seed), x, what=what)
     stats.check_inverted_dropout(out, x, settings.hidden_p, what=what,
-                                 rtol=stats.survivor_rtol(x.dtype))
+                                 rtol=stats.survivor_rtol(x.dtype, out.dtype))
 
 
 @pytest.mark.points(1)
@@ -39,13 +39,15 @@ def test_module_statistics_at_another_p(student, settings, seed):
     x = positive_input(input_rng(seed), _shape(settings), "float64")
     what = (f"Dropout({settings.hidden_p}).train() after torch.manual_seed({seed}), on x of "
             f"shape {x.shape} and dtype float64")
-    result = student.probe("module_run", x, settings.hidden_p, train=True, seed=seed)
+    result = student.probe("module_run", x, settings.hidden_p, train=True, seed=seed,
+                           requires_grad=False)
     out = module_out(result, x, settings.hidden_p, what=what)
     stats.check_inverted_dropout(out, x, settings.hidden_p, what=what,
-                                 rtol=stats.survivor_rtol(x.dtype))
+                                 rtol=stats.survivor_rtol(x.dtype, out.dtype))
 
 
 @pytest.mark.points(1)
+@pytest.mark.gated_by("test_training_mode_zeroes_some_elements")  # the identity passes it too
 def test_backward_at_another_p(student, settings, seed):
     """At the hidden p on a 3-D float64 input, dx = dout * out / x (the mask the forward used)."""
     rng = input_rng(seed)
