@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="mutants graded at once (default: the number of CPU cores)")
     p.add_argument("--limit", type=int, default=None, metavar="N",
                    help="grade only N mutants per exercise, spread over the file (a smoke test)")
+    p.add_argument("--all-killers", action="store_true",
+                   help="grade each mutant through every check and count each check that killed "
+                        "it (slower; default: stop at the first)")
     p.add_argument("--min-kill-rate", type=float, default=None, metavar="RATE",
                    help="exit 1 when an exercise kills fewer of its non-equivalent mutants "
                         "(default: 0.9)")
@@ -266,7 +269,7 @@ def cmd_mutants(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr, flush=True)
 
     results = mutants.run_mutants(config, ids, jobs=args.jobs, limit=args.limit,
-                                  on_outcome=progress)
+                                  all_killers=args.all_killers, on_outcome=progress)
     if live:
         sys.stderr.write("\n")
     ok, text = mutants.format_report(results, config, min_kill_rate=rate)

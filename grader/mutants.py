@@ -27,6 +27,7 @@ import yaml
 
 from grader.config import EXERCISES_DIR, Config
 from grader.errors import GraderError
+from grader.plugin import GATED
 from grader.release import BEGIN, END
 
 # cosmic-ray's operators, less those that only make noise here. A replacement *into* a bitwise,
@@ -117,7 +118,8 @@ class ExerciseStrength:
         return any(e.matches(mutant) for e in self.equivalents)
 
     def killers(self) -> Counter[str]:
-        """How many mutants each check killed (a mutant killed by several counts for each)."""
+        """How many mutants each check killed (the first check each lost, or every check it
+        lost when graded with ``all_killers``)."""
         return Counter(name for o in self.killed for name in o.killed_by)
 
 
@@ -226,8 +228,9 @@ def load_equivalents(exercise: str, folder: Path = EXERCISES_DIR) -> tuple[Equiv
     return tuple(out)
 
 
-def grade_mutant(config_path: str, mutant: Mutant) -> Outcome:
-    """Hand ``mutant`` in as ``<id>.py`` and grade that exercise (in a pool process)."""
+def grade_mutant(config_path: str, mutant: Mutant, all_killers: bool = False) -> Outcome:
+    """Hand ``mutant`` in as ``<id>.py`` and grade that exercise (in a pool process): up to the
+    first check that loses points, or every check with ``all_killers``."""
     from grader.config import load_config
     from grader.runner import grade
 
@@ -238,22 +241,28 @@ def grade_mutant(config_path: str, mutant: Mutant) -> Outcome:
         path.write_text(mutant.source)
         path.chmod(0o644)
         try:
-            report = grade(load_config(Path(config_path)), folder, exercises=(mutant.exercise,))
+            report = grade(load_config(Path(config_path)), folder, exercises=(mutant.exercise,),
+                           stop_at_first_loss=not all_killers)
         except GraderError as err:
             return Outcome(mutant, killed=False, error=str(err),
                            seconds=time.monotonic() - started)
-    lost = tuple(c.name for c in report.checks if c.score < c.max_score)
+    lost = [c for c in report.checks if c.score < c.max_score]
+    # A check that passed but was not paid (its evidence failed) did not kill the mutant.
+    killers = [c for c in lost if not c.output.removeprefix("<p>").startswith(GATED)] or lost
+    lost = tuple(c.name + (" (grader error)" if c.status == "error" else "") for c in killers)
     return Outcome(mutant, killed=bool(lost), killed_by=lost, seconds=time.monotonic() - started)
 
 
 def run_mutants(config: Config, exercises: Sequence[str], *, jobs: int | None = None,
-                limit: int | None = None,
+                limit: int | None = None, all_killers: bool = False,
                 on_outcome: Callable[[Outcome, int, int], None] | None = None
                 ) -> list[ExerciseStrength]:
     """Make and grade the mutants of each exercise's reference, ``jobs`` at a time.
 
     ``limit`` grades only the first ``limit`` mutants of each exercise, spread over the file
-    (for a smoke test). ``on_outcome(outcome, done, total)`` reports progress.
+    (for a smoke test). Each mutant is graded up to the first check it fails (the killer), or
+    through every check with ``all_killers``. ``on_outcome(outcome, done, total)`` reports
+    progress.
     """
     if config.solutions is None:
         raise GraderError("mutation testing needs 'solutions' in the config")
@@ -272,7 +281,7 @@ def run_mutants(config: Config, exercises: Sequence[str], *, jobs: int | None = 
     # spawn, not fork: the parent may hold torch's threads, and a forked copy can deadlock.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = [pool.submit(grade_mutant, str(config.path), m) for m in queue]
+        futures = [pool.submit(grade_mutant, str(config.path), m, all_killers) for m in queue]
         for done, future in enumerate(as_completed(futures), 1):
             outcome = future.result()
             outcomes[outcome.mutant.key] = outcome

@@ -68,6 +68,8 @@ class Feedback:
         return saved
 
 
+# How the message of a check that passed but was not paid begins (see pay_gated).
+GATED = "Your code has this property"
 META = pytest.StashKey[CheckMeta]()
 FEEDBACK = pytest.StashKey[Feedback]()
 OUTCOME = pytest.StashKey[dict]()
@@ -274,7 +276,7 @@ def pay_gated(results: list[CheckResult], metas: list[CheckMeta]) -> list[CheckR
         if not missing:
             paid.append(result)
             continue
-        why = ("Your code has this property, but so does a function that does not do the work "
+        why = (GATED + ", but so does a function that does not do the work "
                "yet (one that returns its input, zeros or a constant, or only raises), so these "
                "points are paid together with: " + "; ".join(dict.fromkeys(missing))
                + ". Make those pass and this check pays too.")

@@ -61,13 +61,15 @@ def list_checks(config: Config, exercises: Sequence[str] | None = None, *,
 
 def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | None = None,
           public_only: bool = False, artifacts_dir: Path | None = None,
-          on_progress: ProgressFn | None = None) -> Report:
+          on_progress: ProgressFn | None = None, stop_at_first_loss: bool = False) -> Report:
     """Grade ``submission`` on ``exercises`` (default: all).
 
     ``submission`` is what a student handed in: a folder of ``<id>.py`` files (or one holding
     them a level or two deeper, or a zip, or notebooks, or near-miss names: see
     :mod:`grader.delivery.intake`), or a zip. A missing or empty submission is not an error: every
-    check is listed at 0 with the reason. Raises ``GraderError`` only when grading cannot run
+    check is listed at 0 with the reason. ``stop_at_first_loss`` stops at the first check that
+    loses points and lists only the checks run so far (mutation testing asks only *whether* and
+    *where* a mutant loses points). Raises ``GraderError`` only when grading cannot run
     (bad arguments, broken checks); anything wrong with the submission is a failed check.
     """
     started = time.monotonic()
@@ -83,7 +85,8 @@ def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | 
         runtime = prepare_runtime(config)
         try:
             report = _run_checks(config, intake, ids, runtime, public_only=public_only,
-                                 artifacts_dir=artifacts_dir, on_progress=on_progress)
+                                 artifacts_dir=artifacts_dir, on_progress=on_progress,
+                                 stop_at_first_loss=stop_at_first_loss)
         finally:
             runtime.close()
     scrub = path_scrubber(given, config, runtime)
@@ -104,7 +107,7 @@ def _notes(intake: Intake, exercise: str) -> tuple[str, ...]:
 
 def _run_checks(config: Config, intake: Intake, ids: tuple[str, ...], runtime: Runtime, *,
                 public_only: bool, artifacts_dir: Path | None,
-                on_progress: ProgressFn | None) -> Report:
+                on_progress: ProgressFn | None, stop_at_first_loss: bool = False) -> Report:
     files = [runtime.hidden_copy(f) for ex in ids for f in check_files(ex)]
     state = GradingState(config=runtime.judge_config(config), submission=intake.folder,
                          runtime=runtime, public_only=public_only, artifacts_dir=artifacts_dir,
@@ -114,7 +117,8 @@ def _run_checks(config: Config, intake: Intake, ids: tuple[str, ...], runtime: R
     sink = io.StringIO()
     try:
         with redirect_stdout(sink), redirect_stderr(sink):
-            code = pytest.main(pytest_args(files), plugins=[plugin, fixtures])
+            code = pytest.main([*pytest_args(files), *(["-x"] if stop_at_first_loss else [])],
+                               plugins=[plugin, fixtures])
     finally:
         plugin.close_students()  # every worker is dead before anything is reported
     if state.errors:
