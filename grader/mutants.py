@@ -7,7 +7,8 @@ contract (signatures, docstrings) that a student receives as it is. Each mutant 
 ``<id>.py`` and graded like any submission, in parallel processes; it is *killed* when it loses
 points, and the report says which checks killed it. A mutant that survives is either a gap in
 the checks or equivalent to the reference; equivalents are listed, each with its reason, in the
-reviewed file ``grader/exercises/<id>/equivalent_mutants.yml``.
+reviewed file ``grader/exercises/<id>/equivalent_mutants.yml``. Mutations inside the message of a
+raised exception are not made: the contract names the exception type, not its wording.
 """
 
 from __future__ import annotations
@@ -179,7 +180,7 @@ def make_mutants(exercise: str, source: str) -> tuple[list[Mutant], int]:
         positions = [(node, start) for node in ast_nodes(get_ast(source))
                      for start, _ in operator.mutation_positions(node)]
         for occurrence, (node, start) in enumerate(positions):
-            if start[0] not in region:
+            if start[0] not in region or _in_error_message(node):
                 continue
             mutated = mutate_code(source, operator, occurrence)
             if mutated is None or mutated in seen or not _compiles(mutated):
@@ -193,6 +194,20 @@ def make_mutants(exercise: str, source: str) -> tuple[list[Mutant], int]:
                 before=reference_lines[start[0] - 1].strip(), after=after, source=mutated))
     mutants.sort(key=lambda m: (m.line, m.operator, m.occurrence))
     return mutants, skipped
+
+
+def _in_error_message(node: object) -> bool:
+    """Whether ``node`` sits in the arguments of a raised exception (``raise ValueError(f"got
+    {x.shape[1]}")``): the contract names the exception, not its wording, so a mutant of the
+    message is not a mistake any check should catch."""
+    in_call, parent = False, getattr(node, "parent", None)
+    while parent is not None and parent.type not in ("funcdef", "classdef", "file_input"):
+        if parent.type == "trailer" and getattr(parent.children[0], "value", None) == "(":
+            in_call = True
+        if parent.type == "raise_stmt":
+            return in_call
+        parent = parent.parent
+    return False
 
 
 def _compiles(source: str) -> bool:

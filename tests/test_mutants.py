@@ -20,6 +20,7 @@ SOURCE = '''def f(a, b):
     # BEGIN SOLUTION
     if a < 0:
         return a - b
+    raise ValueError(f"a = {a + 1} is not negative")
     # END SOLUTION
 
 
@@ -28,10 +29,10 @@ LIMIT = 3 + 4
 
 
 def test_only_the_solution_regions_are_mutated():
-    assert solution_lines(SOURCE) == {4, 5}
+    assert solution_lines(SOURCE) == {4, 5, 6}
     mutants, skipped = make_mutants("toy", SOURCE)
     assert mutants and skipped == 0
-    assert {m.line for m in mutants} == {4, 5}
+    assert {m.line for m in mutants} == {4, 5}  # not the error message on line 6
     assert all(m.function == "f" for m in mutants)
     changed = {(m.before, m.after) for m in mutants}
     assert ("if a < 0:", "if a <= 0:") in changed
