@@ -83,7 +83,7 @@ def conv2d_output_shape(height: int, width: int, kernel_size: int | tuple[int, i
         padding: an int or a pair ``(h, w)``; zero or positive (zeros added on *each* side).
 
     Returns:
-        ``(out_h, out_w)``, Python ints, each
+        a tuple ``(out_h, out_w)`` of Python ints, each
         ``floor((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1``, i.e. the
         number of positions of the (dilated) kernel that fit in the padded input.
 

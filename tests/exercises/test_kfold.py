@@ -20,8 +20,9 @@ def name(check: str) -> str:
     return f"{EX}: {check}"
 
 
-TYPES = name("returns a list of k integer array pairs")
-PARTITION = name("folds partition the samples")
+TYPES = name("returns lists of integer array pairs")
+DISJOINT = name("validation folds do not overlap")
+COVERED = name("every sample is validated")
 COMPLEMENT = name("train and validation are disjoint and cover all")
 SIZES = name("fold sizes put the remainder first")
 BLOCKS = name("unshuffled folds are consecutive blocks")
@@ -31,18 +32,20 @@ K_LOW = name("k below two raises")
 K_HIGH = name("k above n samples raises")
 NON_INTEGER = name("non integer arguments raise")
 NUMPY_INTS = name("numpy integers are accepted")
-IT_COUNT = name("iterated returns repeats times k pairs")
+IT_DISJOINT = name("iterated folds do not overlap")
 IT_GROUPS = name("iterated groups are full kfold splits")
 IT_DIFFER = name("iterated repeats differ")
 IT_SEED = name("iterated same seed same result")
-PUBLIC = {TYPES, PARTITION, COMPLEMENT, SIZES, BLOCKS, REPRODUCIBLE, SHUFFLES, K_LOW, K_HIGH,
-          NON_INTEGER, NUMPY_INTS, IT_COUNT, IT_GROUPS, IT_DIFFER, IT_SEED}
+PUBLIC = {TYPES, DISJOINT, COVERED, COMPLEMENT, SIZES, BLOCKS, REPRODUCIBLE, SHUFFLES, K_LOW,
+          K_HIGH, NON_INTEGER, NUMPY_INTS, IT_DISJOINT, IT_GROUPS, IT_DIFFER, IT_SEED}
 H_UNSHUFFLED = name("unshuffled folds on hidden sizes")
 H_SHUFFLED = name("shuffled folds on hidden sizes")
 H_ITERATED = name("iterated folds on hidden sizes")
 H_IT_ERRORS = name("iterated rejects bad arguments")
 H_NUMPY = name("numpy integers accepted in every function")
 HIDDEN = {H_UNSHUFFLED, H_SHUFFLED, H_ITERATED, H_IT_ERRORS, H_NUMPY}
+# Paid only alongside evidence of real work (gated_by in the checks).
+GATED = {TYPES, REPRODUCIBLE, K_LOW, K_HIGH, NON_INTEGER, NUMPY_INTS, H_IT_ERRORS, H_NUMPY}
 
 
 @pytest.fixture(scope="module")
@@ -65,19 +68,31 @@ def test_stub_scores_zero_with_every_check_listed(reports):
     stub, ref = reports(ASSIGNMENTS), reports(SOLUTIONS)
     assert stub.score == 0
     assert [c.name for c in stub.checks] == [c.name for c in ref.checks]
-    assert "kfold: implement kfold_indices" in stub.check(PARTITION).output
+    assert "kfold: implement kfold_indices" in stub.check(DISJOINT).output
 
 
-# (submission folder, the checks it must lose, checks it must keep: its slip is elsewhere)
+# (submission, the checks it must lose, checks it must keep: its slip is elsewhere). The slips
+# that break one property lose the checks of that property only: the gated checks, "numpy
+# integers are accepted" (judged against the submission's own output) and the checks about
+# other properties stay paid.
+ALL = PUBLIC | HIDDEN
 WRONG = {
-    "remainder_dropped": ({PARTITION, SIZES, BLOCKS, IT_GROUPS, H_UNSHUFFLED, H_SHUFFLED},
-                          {COMPLEMENT, K_LOW}),
-    "train_val_overlap": ({COMPLEMENT, BLOCKS, IT_GROUPS, H_UNSHUFFLED}, {PARTITION, SIZES}),
-    "remainder_in_last_fold": ({SIZES, BLOCKS, IT_GROUPS, H_SHUFFLED}, {PARTITION, COMPLEMENT}),
-    "seed_ignored": ({REPRODUCIBLE}, {SHUFFLES, IT_SEED, BLOCKS}),
-    "iterated_same_shuffle": ({IT_DIFFER}, {IT_GROUPS, IT_SEED, REPRODUCIBLE}),
-    "floats_accepted": ({NON_INTEGER, H_IT_ERRORS}, {NUMPY_INTS, K_LOW}),
-    "numpy_ints_rejected": ({NUMPY_INTS, H_NUMPY}, {NON_INTEGER, PARTITION}),
+    "remainder_dropped": ({COVERED, SIZES, IT_GROUPS, H_UNSHUFFLED, H_SHUFFLED, H_ITERATED},
+                          ALL - {COVERED, SIZES, IT_GROUPS, H_UNSHUFFLED, H_SHUFFLED,
+                                 H_ITERATED}),
+    "train_val_overlap": ({COMPLEMENT, IT_GROUPS, H_UNSHUFFLED, H_SHUFFLED, H_ITERATED},
+                          ALL - {COMPLEMENT, IT_GROUPS, H_UNSHUFFLED, H_SHUFFLED, H_ITERATED}),
+    "remainder_in_last_fold": ({SIZES, IT_GROUPS, H_UNSHUFFLED, H_SHUFFLED, H_ITERATED},
+                               ALL - {SIZES, IT_GROUPS, H_UNSHUFFLED, H_SHUFFLED, H_ITERATED}),
+    "strided_folds": ({BLOCKS, H_UNSHUFFLED}, ALL - {BLOCKS, H_UNSHUFFLED}),
+    "seed_ignored": ({REPRODUCIBLE}, ALL - {REPRODUCIBLE}),
+    "iterated_same_shuffle": ({IT_DIFFER}, ALL - {IT_DIFFER}),
+    "floats_accepted": ({NON_INTEGER, H_IT_ERRORS}, ALL - {NON_INTEGER, H_IT_ERRORS}),
+    "numpy_ints_rejected": ({NUMPY_INTS, H_NUMPY}, ALL - {NUMPY_INTS, H_NUMPY}),
+    # the contract's types, each wrong in one way, cost the one check about types
+    "types_float_arrays": ({TYPES}, ALL - {TYPES}),
+    "types_boolean_masks": ({TYPES}, ALL - {TYPES}),
+    "types_generator": ({TYPES}, ALL - {TYPES}),
 }
 
 
@@ -89,12 +104,51 @@ def test_wrong_implementation_loses_its_checks(reports, wrong):
     assert not (must_keep & lost), f"{wrong} should keep {sorted(must_keep & lost)}"
 
 
+# Doing nothing earns at most 10 % of the exercise, however the nothing is dressed: only
+# raising, the stub, empty arrays, zeros (of the right lengths), a constant, one fold repeated,
+# the input echoed (all samples everywhere). All but the first validate their arguments.
+ZERO = ["zero_raises_value_error", "zero_empty_arrays", "zero_zeros", "zero_constant",
+        "zero_same_fold", "zero_echo"]
+
+
+@pytest.mark.parametrize("zero", ZERO)
+def test_zero_effort_earns_at_most_a_tenth(reports, zero):
+    report = reports(SUBMISSIONS / EX / zero)
+    assert report.score <= 0.1 * report.max_score + 1e-9, (
+        zero, report.score, sorted(c.name for c in report.checks if c.score > 0))
+    assert not any(c.score > 0 for c in report.checks if c.name in GATED)
+
+
+def test_gated_checks_say_what_they_wait_for(reports):
+    output = reports(SUBMISSIONS / EX / "zero_empty_arrays").check(K_LOW).output
+    assert "paid together with" in output and DISJOINT in output
+    output = reports(SUBMISSIONS / EX / "zero_empty_arrays").check(TYPES).output
+    assert "paid together with" in output
+
+
+OK = ["ok_loops", "ok_array_split", "ok_torch_generator"]
+
+
+@pytest.mark.parametrize("ok", OK)
+def test_correct_variants_score_full_marks(reports, ok):
+    report = reports(SUBMISSIONS / EX / ok)
+    assert full_marks(report), [(c.name, c.output) for c in report.checks
+                                if c.score < c.max_score]
+
+
 def test_failure_messages_point_at_the_mistake(reports):
     dropped = reports(SUBMISSIONS / EX / "remainder_dropped")
-    assert "in no validation fold" in dropped.check(PARTITION).output
+    assert "in no validation fold" in dropped.check(COVERED).output
     assert "[3, 3, 3], expected [4, 3, 3]" in dropped.check(SIZES).output
     overlap = reports(SUBMISSIONS / EX / "train_val_overlap")
     assert "in both train_idx and val_idx" in overlap.check(COMPLEMENT).output
+    strided = reports(SUBMISSIONS / EX / "strided_folds").check(BLOCKS).output
+    assert "not a block of consecutive samples" in strided
+    assert "float64" in reports(SUBMISSIONS / EX / "types_float_arrays").check(TYPES).output
+    generator = reports(SUBMISSIONS / EX / "types_generator").check(TYPES).output
+    assert "expected list, got generator" in generator and "yielding" in generator
+    masks = reports(SUBMISSIONS / EX / "types_boolean_masks").check(TYPES).output
+    assert "np.flatnonzero" in masks
 
 
 # Unit tests of the reference itself (imported by path: solutions/ is not a package).

@@ -39,9 +39,12 @@ MLP = name("count parameters of an mlp")
 BATCHNORM = name("count parameters leaves out batchnorm buffers")
 TIED = name("count parameters counts tied weights once")
 TRAINABLE = name("count parameters trainable only")
+TYPES = name("results are python ints")
+CONV_BAD = name("conv rejects bad sizes")
+SHAPE_BAD = name("output shape rejects bad arguments")
 PUBLIC = {COURSE, DENSE, DENSE_NO_BIAS, DENSE_ERRORS, CONV_SQUARE, CONV_RECT, CONV_GROUPS,
           CONV_NO_BIAS, CONV_ERRORS, SHAPE, SHAPE_DILATION, SHAPE_PAIRS, SHAPE_ERRORS, MLP,
-          BATCHNORM, TIED, TRAINABLE}
+          BATCHNORM, TIED, TRAINABLE, TYPES, CONV_BAD, SHAPE_BAD}
 H_DENSE = name("dense counts on hidden sizes")
 H_CONV = name("conv counts on hidden sizes")
 H_SHAPE = name("output shapes on hidden sizes")
@@ -49,6 +52,9 @@ H_FLOOR = name("output shape floors negative quotients")
 H_MODELS = name("count parameters of other models")
 H_FROZEN_BN = name("trainable only with frozen batchnorm")
 HIDDEN = {H_DENSE, H_CONV, H_SHAPE, H_FLOOR, H_MODELS, H_FROZEN_BN}
+ALL = PUBLIC | HIDDEN
+# Paid only alongside evidence of real work (gated_by in the checks).
+GATED = {DENSE_ERRORS, CONV_ERRORS, SHAPE_ERRORS, H_FLOOR, TYPES, CONV_BAD, SHAPE_BAD}
 
 
 @pytest.fixture(scope="module")
@@ -77,14 +83,19 @@ def test_stub_scores_zero_with_every_check_listed(reports):
 # (submission folder, the checks it must lose, checks it must keep: its slip is elsewhere)
 WRONG = {
     "biases_forgotten": ({COURSE, DENSE, CONV_SQUARE, CONV_RECT, CONV_GROUPS, H_DENSE, H_CONV},
-                         {DENSE_NO_BIAS, CONV_NO_BIAS, MLP}),
-    "buffers_counted": ({BATCHNORM, TIED, H_MODELS, H_FROZEN_BN}, {MLP, TRAINABLE}),
-    "tied_counted_twice": ({TIED, H_MODELS}, {BATCHNORM, MLP, TRAINABLE}),
-    "dilation_ignored": ({SHAPE_DILATION, SHAPE_PAIRS, SHAPE_ERRORS, H_SHAPE}, {SHAPE}),
-    "groups_ignored": ({CONV_GROUPS, CONV_ERRORS, CONV_NO_BIAS, H_CONV},
-                       {CONV_SQUARE, CONV_RECT}),
-    "truncating_division": ({SHAPE_ERRORS, H_FLOOR}, {SHAPE, SHAPE_DILATION, SHAPE_PAIRS}),
-    "trainable_flag_ignored": ({TRAINABLE, H_FROZEN_BN}, {MLP, BATCHNORM, TIED}),
+                         {DENSE_NO_BIAS, CONV_NO_BIAS, MLP, DENSE_ERRORS, CONV_ERRORS, TYPES}),
+    "buffers_counted": ({BATCHNORM, TIED, H_MODELS, H_FROZEN_BN}, {MLP, TRAINABLE, TYPES}),
+    "tied_counted_twice": ({TIED, H_MODELS}, {BATCHNORM, MLP, TRAINABLE, TYPES}),
+    "dilation_ignored": ({SHAPE_DILATION, SHAPE_PAIRS, SHAPE_ERRORS, H_SHAPE},
+                         {SHAPE, H_FLOOR, TYPES}),
+    # ignoring groups also means never checking them (groups=0 and groups=True are accepted)
+    "groups_ignored": ({CONV_GROUPS, CONV_ERRORS, CONV_NO_BIAS, CONV_BAD, H_CONV},
+                       {CONV_SQUARE, CONV_RECT, TYPES}),
+    "truncating_division": ({SHAPE_ERRORS, H_FLOOR}, {SHAPE, SHAPE_DILATION, SHAPE_PAIRS, TYPES}),
+    "trainable_flag_ignored": ({TRAINABLE, H_FROZEN_BN}, {MLP, BATCHNORM, TIED, TYPES}),
+    # a wrong type with the right values costs the one check about types, nothing else
+    "types_numpy_int64": ({TYPES}, ALL - {TYPES}),
+    "types_float_and_list": ({TYPES}, ALL - {TYPES}),
 }
 
 
@@ -96,6 +107,29 @@ def test_wrong_implementation_loses_its_checks(reports, wrong):
     assert not (must_keep & lost), f"{wrong} should keep {sorted(must_keep & lost)}"
 
 
+# Doing nothing earns at most 10 % of the exercise: only raising, zeros, constants, the input
+# echoed (the last three with the cheap argument checks done; the stub is tested above).
+ZERO = ["zero_raises_value_error", "zero_zeros", "zero_constant", "zero_echo"]
+
+
+@pytest.mark.parametrize("zero", ZERO)
+def test_zero_effort_earns_at_most_a_tenth(reports, zero):
+    report = reports(SUBMISSIONS / EX / zero)
+    assert report.score <= 0.1 * report.max_score + 1e-9, (
+        zero, report.score, sorted(c.name for c in report.checks if c.score > 0))
+    assert not any(c.score > 0 for c in report.checks if c.name in GATED)
+
+
+OK = ["ok_torch_modules", "ok_recursive_analytic"]
+
+
+@pytest.mark.parametrize("ok", OK)
+def test_correct_variants_score_full_marks(reports, ok):
+    report = reports(SUBMISSIONS / EX / ok)
+    assert full_marks(report), [(c.name, c.output) for c in report.checks
+                                if c.score < c.max_score]
+
+
 def test_failure_messages_name_the_mistake(reports):
     buffers = reports(SUBMISSIONS / EX / "buffers_counted").check(BATCHNORM).output
     assert "got 5,621, expected 5,502" in buffers and "state_dict()" in buffers
@@ -104,6 +138,14 @@ def test_failure_messages_name_the_mistake(reports):
     assert "got 2,128, expected 1,104" in tied and "once per layer" in tied
     frozen = reports(SUBMISSIONS / EX / "trainable_flag_ignored").check(TRAINABLE).output
     assert "requires_grad=False" in frozen
+    numpy_int = reports(SUBMISSIONS / EX / "types_numpy_int64").check(TYPES).output
+    assert "count_parameters(model) returned numpy.int64" in numpy_int
+    assert "Python int" in numpy_int and "int(...)" in numpy_int
+    two = reports(SUBMISSIONS / EX / "types_float_and_list").check(TYPES).output
+    assert "conv2d_param_count(3, 8, 3) returned float 224.0" in two and "//" in two
+    assert "conv2d_output_shape(8, 8, 3) returned list" in two and "tuple" in two
+    gated = reports(SUBMISSIONS / EX / "zero_zeros").check(DENSE_ERRORS).output
+    assert "paid together with" in gated and DENSE_NO_BIAS in gated
 
 
 # Unit tests of the reference and of the judge's oracles.

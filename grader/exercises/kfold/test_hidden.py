@@ -12,10 +12,14 @@ import pytest
 from sklearn.model_selection import KFold
 
 from grader.exercises.kfold.validate import (as_folds, expect_complement, expect_partition,
-                                             expect_sizes)
+                                             expect_same_folds_as, expect_sizes, run)
 from grader.expect import expect_raises, fail
 
 pytestmark = pytest.mark.visibility("hidden")
+
+# Evidence of real work, as in test_public.py (public checks may pay hidden ones).
+REAL_FOLDS = "test_validation_folds_do_not_overlap"
+REAL_ITERATED = "test_iterated_folds_do_not_overlap"
 
 # Larger sizes, remainders 0, 1 and k - 1, n == k, n == k + 1, and k == 2 with odd n.
 HIDDEN_SIZES = [(103, 10), (50, 5), (29, 6), (16, 15), (5, 5), (3, 2), (1000, 7)]
@@ -24,8 +28,8 @@ HIDDEN_SIZES = [(103, 10), (50, 5), (29, 6), (16, 15), (5, 5), (3, 2), (1000, 7)
 @pytest.mark.points(2)
 def test_unshuffled_folds_on_hidden_sizes(student):
     for n, k in HIDDEN_SIZES:
-        what = f"kfold_indices({n}, {k})"
-        folds = as_folds(student.kfold_indices(n, k), n, k, what=what)
+        value, what = run(student, "kfold_indices", n, k)
+        folds = as_folds(value, n, k, what=what)
         expect_partition(folds, n, what=what)
         expect_complement(folds, n, what=what)
         expect_sizes(folds, n, k, what=what)
@@ -39,9 +43,8 @@ def test_unshuffled_folds_on_hidden_sizes(student):
 @pytest.mark.points(2)
 def test_shuffled_folds_on_hidden_sizes(student, seed):
     for i, (n, k) in enumerate(HIDDEN_SIZES):
-        what = f"kfold_indices({n}, {k}, shuffle=True, seed={seed + i})"
-        folds = as_folds(student.kfold_indices(n, k, shuffle=True, seed=seed + i), n, k,
-                         what=what)
+        value, what = run(student, "kfold_indices", n, k, shuffle=True, seed=seed + i)
+        folds = as_folds(value, n, k, what=what)
         expect_partition(folds, n, what=what)
         expect_complement(folds, n, what=what)
         expect_sizes(folds, n, k, what=what)
@@ -49,10 +52,10 @@ def test_shuffled_folds_on_hidden_sizes(student, seed):
 
 @pytest.mark.points(1)
 def test_iterated_folds_on_hidden_sizes(student, seed):
-    for n, k, repeats in ((53, 7, 4), (10, 10, 2), (6, 2, 5)):
-        what = f"iterated_kfold_indices({n}, {k}, {repeats}, seed={seed})"
-        folds = as_folds(student.iterated_kfold_indices(n, k, repeats, seed=seed), n,
-                         k * repeats, what=what)
+    # repeats=1 is allowed ("at least 1"): one shuffled K-fold split.
+    for n, k, repeats in ((53, 7, 4), (10, 10, 2), (6, 2, 5), (17, 4, 1)):
+        value, what = run(student, "iterated_kfold_indices", n, k, repeats, seed=seed)
+        folds = as_folds(value, n, k * repeats, what=what)
         for r in range(repeats):
             group = folds[r * k:(r + 1) * k]
             where = f"{what}, repeat {r}"
@@ -62,19 +65,27 @@ def test_iterated_folds_on_hidden_sizes(student, seed):
 
 
 @pytest.mark.points(1)
+@pytest.mark.gated_by(REAL_ITERATED)
 def test_iterated_rejects_bad_arguments(student):
-    for args in ((10, 1, 2), (4, 5, 2), (10, 2.0, 2), (10, 3, 0), (10, 3, 1.5)):
+    for args in ((10, 1, 2), (4, 5, 2), (10, 2.0, 2), (10, 3, 0), (10, 3, -1), (10, 3, 1.5),
+                 (10.0, 3, 2), (10, 3, "2")):
         with expect_raises("ValueError", what=f"iterated_kfold_indices{args}"):
             student.iterated_kfold_indices(*args)
 
 
 @pytest.mark.points(1)
+@pytest.mark.gated_by(REAL_FOLDS, REAL_ITERATED)
 def test_numpy_integers_accepted_in_every_function(student, seed):
-    what = f"kfold_indices(np.int32(9), np.int64(4), shuffle=True, seed={seed})"
-    folds = as_folds(student.kfold_indices(np.int32(9), np.int64(4), shuffle=True, seed=seed),
-                     9, 4, what=what)
-    expect_sizes(folds, 9, 4, what=what)
-    what = f"iterated_kfold_indices(np.int64(9), np.int64(4), np.int64(2), seed={seed})"
-    folds = as_folds(student.iterated_kfold_indices(np.int64(9), np.int64(4), np.int64(2),
-                                                    seed=seed), 9, 8, what=what)
-    expect_sizes(folds[:4], 9, 4, what=what)
+    # Judged against the same calls with Python ints, as the public check.
+    for function, args, numpy_args, kw in (
+            ("kfold_indices", (9, 4), (np.int32(9), np.int64(4)),
+             {"shuffle": True, "seed": seed}),
+            ("iterated_kfold_indices", (9, 4, 2), (np.int64(9), np.int64(4), np.int64(2)),
+             {"seed": seed})):
+        python, python_what = run(student, function, *args, **kw)
+        again, _ = run(student, function, *args, **kw)
+        numpy, what = run(student, function, *numpy_args, **kw)
+        expect_same_folds_as(as_folds(numpy, 9, None, what=what),
+                             as_folds(python, 9, None, what=python_what),
+                             as_folds(again, 9, None, what=python_what),
+                             what=what, python_what=python_what)

@@ -7,15 +7,18 @@ The oracles are PyTorch itself, as a student would check their answer: layers ar
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from grader.exercises.param_count.probes import DESCRIPTIONS, build_model
-from grader.expect import expect_int, fail, short, type_name
+from grader.codec import Opaque
+from grader.expect import fail, short, type_name
 
 Pair = int | tuple[int, int]
 
@@ -54,25 +57,114 @@ def call_text(name: str, *args: Any, **kwargs: Any) -> str:
     return f"{name}({', '.join(parts)})"
 
 
+def _qualified(value: Any) -> str:
+    cls = type(value)
+    module = cls.__module__.split(".")[0]
+    return cls.__name__ if module == "builtins" else f"{module}.{cls.__name__}"
+
+
+def _is_tensor(value: Any) -> bool:
+    return type(value).__module__.startswith("torch") and hasattr(value, "numel")
+
+
+def as_number(got: Any, *, what: str) -> int | float:
+    """The number ``got`` stands for, whatever numeric type holds it: a Python or numpy integer
+    or float, a one-element numpy array or torch tensor. A whole number comes back as ``int``.
+
+    The checks about values judge the value only; "results are python ints" is the one check
+    about the contract's type. A bool, ``None`` or anything else that is not a number fails.
+    """
+    value = got
+    if _is_tensor(value):
+        if value.numel() != 1:
+            fail(f"{what}: expected a single number, got a tensor of shape "
+                 f"{tuple(value.shape)}: {short(value)}")
+        value = value.reshape(-1)[0].item()
+    elif isinstance(value, np.ndarray):
+        if value.size != 1 or value.dtype.kind not in "iuf":
+            fail(f"{what}: expected a single number, got an array of shape {value.shape} and "
+                 f"dtype {value.dtype}")
+        value = value.reshape(-1)[0].item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)):
+        fail(f"{what}: expected a number (an int), got {type_name(got)}: {short(got)}")
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    value = float(value)
+    if not math.isfinite(value):
+        fail(f"{what}: got {value!r}, expected a whole number")
+    return int(value) if value.is_integer() else value
+
+
+def _number_text(value: int | float) -> str:
+    return f"{value:,}" if isinstance(value, int) else repr(value)
+
+
 def expect_count(got: Any, expected: int, *, what: str, hint: str = "") -> None:
-    """A Python or numpy integer equal to ``expected`` (a float such as 12013010.0 is refused:
-    a count is an int)."""
-    value = expect_int(got, what=what)
+    """A number equal to ``expected``, whatever its numeric type (12013010.0 is the right
+    value; its type costs the check about types only)."""
+    value = as_number(got, what=what)
     if value != expected:
         diff = value - expected
-        fail(f"{what}: got {value:,}, expected {expected:,} ({diff:+,}){hint}")
+        diff_text = f"{diff:+,}" if isinstance(diff, int) else f"{diff:+g}"
+        fail(f"{what}: got {_number_text(value)}, expected {expected:,} ({diff_text}){hint}")
 
 
 def expect_shape_pair(got: Any, expected: tuple[int, int], *, what: str) -> None:
-    """A pair (tuple, or list) of two integers equal to ``expected``."""
+    """A pair (a tuple or list, as :func:`probes.output_shape` sends it) of two numbers equal to
+    ``expected``."""
     if not isinstance(got, (tuple, list)):
         fail(f"{what}: expected a tuple (out_h, out_w), got {type_name(got)}: {short(got)}")
     if len(got) != 2:
         fail(f"{what}: expected a tuple of 2 ints (out_h, out_w), got {len(got)} items: "
              f"{short(got)}")
-    values = tuple(expect_int(v, what=f"{what}[{i}]") for i, v in enumerate(got))
+    values = tuple(as_number(v, what=f"{what}[{i}]") for i, v in enumerate(got))
     if values != tuple(expected):
         fail(f"{what}: got {values}, expected {tuple(expected)} (as torch.nn.Conv2d)")
+
+
+def shape_of(student: Any, height: Any, width: Any, kernel: Any, **kwargs: Any) -> Any:
+    """The student's ``conv2d_output_shape(...)``, a tuple subclass (``torch.Size``) or a 1-D
+    array or tensor sent back as a plain tuple (see ``probes.output_shape``)."""
+    return student.probe("output_shape", height, width, kernel,
+                         _what=call_text("conv2d_output_shape", height, width, kernel, **kwargs),
+                         **kwargs)
+
+
+def type_problem(value: Any, *, what: str) -> str | None:
+    """Why ``value`` is not a Python ``int`` as the contract says, or ``None`` if it is."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None
+    kind = _qualified(value)
+    if isinstance(value, np.integer):
+        return (f"{what} returned {kind} {value}; the contract says a Python int: wrap it in "
+                f"int(...)")
+    if isinstance(value, (float, np.floating)):
+        return (f"{what} returned {kind} {value}; the contract says a Python int: use "
+                f"// (floor division) instead of /, or int(...)")
+    if _is_tensor(value):
+        return (f"{what} returned a torch.Tensor ({short(value)}); the contract says a Python "
+                f"int: use .item() or int(...)")
+    if isinstance(value, np.ndarray):
+        return (f"{what} returned a numpy array of shape {value.shape} ({short(value)}); the "
+                f"contract says a Python int")
+    return f"{what} returned {type_name(value)}: {short(value)}; the contract says a Python int"
+
+
+def pair_type_problem(value: Any, *, what: str) -> str | None:
+    """Why ``value`` is not a tuple of Python ints, or ``None`` if it is (``torch.Size``, a
+    tuple of Python ints, is one)."""
+    if isinstance(value, Opaque) and value.type_name == "torch.Size":
+        return None
+    if not isinstance(value, tuple):
+        hint = " (tuple(...) of it)" if isinstance(value, list) else ""
+        return (f"{what} returned {type_name(value)} {short(value, 80)}; the contract says a "
+                f"tuple (out_h, out_w) of Python ints{hint}")
+    for i, item in enumerate(value):
+        problem = type_problem(item, what=f"{what}[{i}]")
+        if problem is not None:
+            return problem.replace(f"{what}[{i}] returned", f"{what}[{i}] is", 1)
+    return None
 
 
 def describe(model: nn.Module, limit: int = 400) -> str:
@@ -103,8 +195,8 @@ def expect_model_count(student: Any, name: str, *, trainable_only: bool = False)
         "count_parameters(model)"
     what = f"{call} for the model {name!r}"
     model_text = f" The model: {DESCRIPTIONS[name]}: {describe(build_model(name))}"
-    got = student.probe("count_model", name, trainable_only)
-    value = expect_int(got, what=what)
+    got = student.probe("count_model", name, trainable_only, _what=call)
+    value = as_number(got, what=what)
     if value == expected:
         return
     hints = []
@@ -127,4 +219,7 @@ def expect_model_count(student: Any, name: str, *, trainable_only: bool = False)
     elif value == counts["no_bias"]:
         hints.append("the biases are missing")
     hint = f"; {hints[0]}." if hints else "."
-    fail(f"{what}: got {value:,}, expected {expected:,} ({value - expected:+,}){hint}{model_text}")
+    diff = value - expected
+    diff_text = f"{diff:+,}" if isinstance(diff, int) else f"{diff:+g}"
+    fail(f"{what}: got {_number_text(value)}, expected {expected:,} ({diff_text}){hint}"
+         f"{model_text}")

@@ -148,3 +148,18 @@ def count_model(module: ModuleType, name: str, trainable_only: bool = False) -> 
     if trainable_only:
         return module.count_parameters(model, trainable_only=True)
     return module.count_parameters(model)
+
+
+def output_shape(module: ModuleType, *args: object, **kwargs: object) -> object:
+    """The student's ``conv2d_output_shape(*args, **kwargs)``, as a plain tuple when it is a
+    tuple of another class (``torch.Size``, a namedtuple: they cannot be sent as data) or a
+    1-D array or tensor, so that the checks about values read it; the check about types calls
+    the function directly and sees its real type."""
+    result = module.conv2d_output_shape(*args, **kwargs)
+    if isinstance(result, tuple) and type(result) is not tuple:
+        return tuple(result)
+    if isinstance(result, torch.Tensor) and result.dim() == 1:
+        return tuple(result.tolist())
+    if type(result).__module__ == "numpy" and getattr(result, "ndim", None) == 1:
+        return tuple(result.tolist())
+    return result

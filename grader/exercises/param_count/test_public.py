@@ -2,18 +2,34 @@
 of ``conv2d``) and the course's worked example.
 
 Run them on your work with ``dlgrade check param_count``.
+
+The checks about values judge the value whatever numeric type holds it (``oracle.as_number``);
+"results are python ints" is the one check about the contract's types. Checks that a function
+doing nothing also passes (bad arguments raise, the right types) pay only together with the
+evidence named in their ``gated_by`` marker: the most basic value check of the same function.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from grader.errors import StudentError
 from grader.exercises.param_count.oracle import (call_text, expect_count, expect_model_count,
-                                                 expect_shape_pair, torch_conv_count,
-                                                 torch_dense_count, torch_output_shape)
-from grader.expect import expect_raises
+                                                 expect_shape_pair, pair_type_problem, shape_of,
+                                                 torch_conv_count, torch_dense_count,
+                                                 torch_output_shape, type_problem)
+from grader.expect import expect_raises, fail
 
 pytestmark = pytest.mark.visibility("visible")
+
+# Evidence of real work for the checks that a trivial function passes: a basic value check of
+# the function concerned, chosen so that the usual slips of that function still pass it
+# (biases forgotten passes the bias=False counts; truncating division and a dilation ignored
+# pass the plain stride and padding shapes).
+REAL_DENSE = "test_dense_without_bias"
+REAL_CONV = "test_conv_without_bias"
+REAL_SHAPE = "test_output_shape_with_stride_and_padding"
+REAL_COUNT = "test_count_parameters_of_an_mlp"
 
 
 def _dense(student, sizes, **kw):
@@ -33,7 +49,7 @@ def _shape(student, h, w, kernel, **kw):
     what = call_text("conv2d_output_shape", h, w, kernel, **kw)
     expected = torch_output_shape(h, w, kernel, **kw)
     assert expected is not None, f"{what}: a case of this check has no output (grader bug)"
-    expect_shape_pair(student.conv2d_output_shape(h, w, kernel, **kw), expected, what=what)
+    expect_shape_pair(shape_of(student, h, w, kernel, **kw), expected, what=what)
 
 
 @pytest.mark.points(2)
@@ -57,15 +73,16 @@ def test_dense_without_bias(student):
 
 
 @pytest.mark.points(1)
+@pytest.mark.gated_by(REAL_DENSE)
 def test_dense_rejects_bad_sizes(student):
-    for sizes in ([10], [10, 0, 5], [10, -2]):
+    for sizes in ([10], [10, 0, 5], [10, -2], [10, 2.5], [4, True, 2]):
         with expect_raises("ValueError", what=call_text("dense_param_count", sizes)):
             student.dense_param_count(sizes)
 
 
 @pytest.mark.points(1)
 def test_conv_counts_with_square_kernels(student):
-    for c_in, c_out, k in ((3, 16, 3), (1, 6, 5), (64, 128, 1), (16, 32, 7)):
+    for c_in, c_out, k in ((3, 16, 3), (1, 6, 5), (64, 128, 1), (16, 32, 7), (4, 1, 3)):
         _conv(student, c_in, c_out, k)
 
 
@@ -88,11 +105,23 @@ def test_conv_without_bias(student):
 
 
 @pytest.mark.points(1)
+@pytest.mark.gated_by(REAL_CONV)
 def test_conv_channels_not_divisible_by_groups_raise(student):
     for c_in, c_out, g in ((6, 8, 4), (8, 6, 4), (5, 10, 2)):
         what = call_text("conv2d_param_count", c_in, c_out, 3, groups=g)
         with expect_raises("ValueError", what=what):
             student.conv2d_param_count(c_in, c_out, 3, groups=g)
+
+
+@pytest.mark.points(1)
+@pytest.mark.gated_by(REAL_CONV)
+def test_conv_rejects_bad_sizes(student):
+    # Not positive integers (zero, a float, a bool), a kernel pair of the wrong length.
+    for args, kw in (((0, 4, 3), {}), ((3, 0, 3), {}), ((3, 4, 0), {}), ((3, 4, (3, 0)), {}),
+                     ((3, 4, (3,)), {}), ((3, 4, (3, 3, 3)), {}), ((3, 4, 3), {"groups": 0}),
+                     ((2.0, 4, 3), {}), ((3, 4, 3), {"groups": True})):
+        with expect_raises("ValueError", what=call_text("conv2d_param_count", *args, **kw)):
+            student.conv2d_param_count(*args, **kw)
 
 
 @pytest.mark.points(2)
@@ -118,18 +147,33 @@ def test_output_shape_with_pairs(student):
                         (10, 12, (1, 3), {"padding": (0, 2)}),
                         (30, 31, (3, 2), {"stride": (1, 3), "padding": (2, 1), "dilation": (3, 2)}),
                         (7, 9, [3, 3], {"stride": [2, 2], "padding": [1, 0],
-                                        "dilation": [1, 2]})):
+                                        "dilation": [1, 2]}),
+                        (1, 7, (1, 3), {}), (9, 1, 1, {"stride": 2})):  # one row, one column
         _shape(student, h, w, k, **kw)
 
 
 @pytest.mark.points(1)
+@pytest.mark.gated_by(REAL_SHAPE)
+def test_output_shape_rejects_bad_arguments(student):
+    # Each argument out of its range, where the formula alone would still give an output
+    # (padding makes room for a zero-sized input; a zero kernel or dilation shrinks the kernel).
+    for h, w, k, kw in ((0, 5, 1, {"padding": 1}), (5, 0, 1, {"padding": 1}), (5, 5, 0, {}),
+                        (5, 5, 3, {"stride": 0}), (5, 5, 3, {"padding": -1}),
+                        (5, 5, 3, {"dilation": 0}), (5, 5, (3,), {}), (5, 5, (1, 1, 1), {}),
+                        (5.0, 5, 3, {}), (5, 5, 3, {"stride": 1.5})):
+        with expect_raises("ValueError", what=call_text("conv2d_output_shape", h, w, k, **kw)):
+            shape_of(student, h, w, k, **kw)
+
+
+@pytest.mark.points(1)
+@pytest.mark.gated_by(REAL_SHAPE)
 def test_non_positive_output_shape_raises(student):
     # torch refuses each of these ("Kernel size can't be greater than actual input size").
     for h, w, k, kw in ((2, 2, 3, {"stride": 2}), (4, 10, 5, {}), (10, 10, 3, {"dilation": 5}),
                         (8, 3, (1, 4), {"dilation": (1, 2)})):
         assert torch_output_shape(h, w, k, **kw) is None
         with expect_raises("ValueError", what=call_text("conv2d_output_shape", h, w, k, **kw)):
-            student.conv2d_output_shape(h, w, k, **kw)
+            shape_of(student, h, w, k, **kw)
 
 
 @pytest.mark.points(1)
@@ -151,3 +195,35 @@ def test_count_parameters_counts_tied_weights_once(student):
 def test_count_parameters_trainable_only(student):
     expect_model_count(student, "frozen_encoder", trainable_only=True)
     expect_model_count(student, "frozen_encoder", trainable_only=False)
+
+
+@pytest.mark.points(1)
+@pytest.mark.gated_by(REAL_SHAPE, REAL_COUNT)
+def test_results_are_python_ints(student):
+    # The one check about types: the contract says every count is a Python int and an output
+    # shape a tuple of them (torch.Size is one). The values are the other checks' business, and
+    # a function that raises is judged by its own checks.
+    calls = (
+        ("dense_param_count([4, 3])", lambda: student.dense_param_count([4, 3]), type_problem),
+        ("conv2d_param_count(3, 8, 3)", lambda: student.conv2d_param_count(3, 8, 3),
+         type_problem),
+        ("conv2d_output_shape(8, 8, 3)", lambda: student.conv2d_output_shape(8, 8, 3),
+         pair_type_problem),
+        ("count_parameters(model)",
+         lambda: student.probe("count_model", "mlp", False, _what="count_parameters(model)"),
+         type_problem),
+    )
+    problems, errors = [], []
+    for what, call, judge in calls:
+        try:
+            value = call()
+        except StudentError as err:
+            errors.append(err)
+            continue
+        problem = judge(value, what=what)
+        if problem is not None:
+            problems.append(problem)
+    if len(errors) == len(calls):
+        raise errors[0]
+    if problems:
+        fail("; ".join(problems))

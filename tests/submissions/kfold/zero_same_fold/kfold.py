@@ -1,0 +1,32 @@
+"""Zero effort: the same single fold k times (the first block validated, the rest trained
+on; right types and number of pairs), the arguments validated."""
+
+import numpy as np
+
+
+def _count(value, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer")
+    return int(value)
+
+
+def _check(n_samples, k, repeats=1):
+    n, k, repeats = _count(n_samples, "n_samples"), _count(k, "k"), _count(repeats, "repeats")
+    if k < 2 or k > n or repeats < 1:
+        raise ValueError("bad arguments")
+    return n, k, repeats
+
+
+def _first_fold(n, k):
+    size = n // k + (1 if n % k else 0)
+    return np.arange(size, n, dtype=np.int64), np.arange(size, dtype=np.int64)
+
+
+def kfold_indices(n_samples, k, *, shuffle=False, seed=None):
+    n, k, _ = _check(n_samples, k)
+    return [_first_fold(n, k) for _ in range(k)]
+
+
+def iterated_kfold_indices(n_samples, k, repeats, *, seed=None):
+    n, k, repeats = _check(n_samples, k, repeats)
+    return [_first_fold(n, k) for _ in range(k * repeats)]
