@@ -120,8 +120,13 @@ def compare(got: np.ndarray, expected: np.ndarray, *, what: str, rtol: float, at
     rel = err[idx] / max(1e-12, abs(float(exp_f[idx])))
     where = f" at index {tuple(int(i) for i in idx)}" if got.ndim else ""
     fail(f"{what}: {int(bad.sum())} of {got.size} value(s) differ; worst{where}: "
-         f"got {got[idx]!r}, expected {expected[idx]!r} (abs error {float(err[idx]):.3g}, "
+         f"got {_scalar(got[idx])!r}, expected {_scalar(expected[idx])!r} (abs error {float(err[idx]):.3g}, "
          f"rel error {float(rel):.3g}; tolerance atol={atol:g}, rtol={rtol:g})")
+
+
+def _scalar(value: Any) -> Any:
+    """A numpy scalar as the Python number it holds (numpy 2 prints ``np.float64(0.5)``)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def expect_close(got: Any, expected: float, *, what: str, rtol: float = 1e-7,
