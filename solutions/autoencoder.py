@@ -34,6 +34,11 @@ def build_autoencoder(input_dim: int = 784, hidden_dim: int = 128,
 
     and ``model(x) == model.decoder(model.encoder(x))`` for a float32 batch ``x`` of shape
     ``(N, input_dim)``. No other layers (no dropout, no batch norm).
+
+    Write the halves as you like (an ``nn.Sequential`` each, or modules with named
+    ``nn.Linear`` layers and ``F.relu`` / ``torch.sigmoid`` in ``forward``): what counts is the
+    function each half computes and its parameters, which are exactly the weights and biases
+    of its two ``Linear`` layers.
     """
     # BEGIN SOLUTION
     from collections import OrderedDict
@@ -70,8 +75,9 @@ def train_autoencoder(model: nn.Module, X: np.ndarray | torch.Tensor, *, epochs:
       ``l1_weight * mean(|code|)`` (mean over the batch and the code units).
     - ``device``: ``"cpu"`` or ``"cuda"``; the model is moved there and stays there.
 
-    Returns the mean training loss of each epoch (the loss above, averaged over the epoch's
-    samples), a list of ``epochs`` Python floats.
+    Returns the mean training loss of each epoch (the loss above, penalty included, averaged
+    over the epoch's samples: each batch's loss weighs as many times as the batch has rows), a
+    list of ``epochs`` Python floats. ``lr=0`` is allowed: the parameters then do not change.
     """
     # BEGIN SOLUTION
     generator = torch.Generator().manual_seed(seed)

@@ -1,16 +1,18 @@
 """The trusted side of `autoencoder`: data, the judge's own architecture, weight validation,
 evaluation and the once-per-run training cache. Runs in the judge only (never in the worker).
 
-The student's model never runs in the judge: the worker sends its ``state_dict()`` as arrays,
-:func:`load_weights` validates names, shapes and finiteness and loads them into
-:func:`trusted_autoencoder` (defined here, not by the student), and every number the checks
-judge is computed from that copy: codes with ``.encoder``, reconstructions with ``.decoder`` of
-those codes, so nothing can bypass the bottleneck.
+The student's model never runs in the judge: the worker sends each half's parameters (in
+``named_parameters()`` order) and its outputs on inputs the judge chose; ``network.py`` assigns
+the parameters to the contract's slots by shape, rebuilds the half with the judge's own torch
+modules and finds which function it computes (the contract's, or one with other activations),
+and every number the checks judge is computed from that copy: codes with its encoder,
+reconstructions with its decoder of those codes, so nothing can bypass the bottleneck. How a
+student spells the model (``nn.Sequential``, named submodules with ``F.relu``, parameters and
+``F.linear``) does not matter.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,11 +22,10 @@ import torch
 from torch import nn
 
 from grader.data import load_digits_split, load_mnist, mnist_path
-from grader.errors import StudentError
-from grader.exercises.autoencoder import Profile, Settings
-from grader.expect import expect_type, fail, short, type_name
-
-Layer = tuple[str, int | None, int | None]
+from grader.errors import CheckFailure, StudentError
+from grader.exercises.autoencoder import Profile, Settings, history, network
+from grader.exercises.autoencoder.network import Half, Network
+from grader.expect import fail, short
 
 # variant -> (trained with noise, with the L1 penalty, at the wide sizes). The denoising and
 # sparse models and their plain baseline ("wide") use a wider code (cpu: 64-64-32): an 8-unit
@@ -97,97 +98,51 @@ def _side(n: int) -> int:
     return side if side * side == n else n
 
 
-# -- the judge's architecture ----------------------------------------------------------------
+# -- the student's model, examined on inputs the judge chose ------------------------------------
 
 
-def trusted_autoencoder(input_dim: int, hidden_dim: int, code_dim: int) -> nn.Module:
-    """The contract's architecture, defined by the grader; ``state_dict`` keys are
-    ``encoder.{0,2}.{weight,bias}`` and ``decoder.{0,2}.{weight,bias}``."""
-    encoder = nn.Sequential(nn.Linear(input_dim, hidden_dim), nn.ReLU(),
-                            nn.Linear(hidden_dim, code_dim), nn.ReLU())
-    decoder = nn.Sequential(nn.Linear(code_dim, hidden_dim), nn.ReLU(),
-                            nn.Linear(hidden_dim, input_dim), nn.Sigmoid())
-    return nn.Sequential(OrderedDict(encoder=encoder, decoder=decoder))
+def check_inputs(sizes: tuple[int, int, int], seed: int, n: int = 16) -> dict[str, np.ndarray]:
+    """The judge's inputs for a freshly built model: ``x`` uniform in [0, 1] for the encoder,
+    ``relu(N(0, 1))`` codes (zeros included) for the decoder."""
+    rng = np.random.default_rng([seed, *sizes])
+    return {"encoder": rng.random((n, sizes[0])).astype(np.float32),
+            "decoder": np.maximum(rng.standard_normal((n, sizes[2])), 0.0).astype(np.float32)}
 
 
-def expected_layers(input_dim: int, hidden_dim: int, code_dim: int) -> dict[str, list[Layer]]:
-    return {"encoder": [("Linear", input_dim, hidden_dim), ("ReLU", None, None),
-                        ("Linear", hidden_dim, code_dim), ("ReLU", None, None)],
-            "decoder": [("Linear", code_dim, hidden_dim), ("ReLU", None, None),
-                        ("Linear", hidden_dim, input_dim), ("Sigmoid", None, None)]}
+def built_what(sizes: tuple[int, int, int]) -> str:
+    return f"build_autoencoder{tuple(sizes)}"
 
 
-def _layer_text(layer: Any) -> str:
-    if isinstance(layer, (list, tuple)) and len(layer) == 3:
-        name, n_in, n_out = layer
-        return f"{name}({n_in}, {n_out})" if n_in is not None or n_out is not None else f"{name}()"
-    return short(layer, 60)
-
-
-def expect_layers(description: Any, sizes: tuple[int, int, int], *, what: str) -> None:
-    """The probe's description must list exactly the contract's layers; the message names the
-    first layer that differs and shows both lists."""
-    expected = expected_layers(*sizes)
-    expect_type(description, dict, what=what)
-    for half in ("encoder", "decoder"):
-        got = description.get(half)
-        if isinstance(got, str):
-            fail(f"{what}: .{half} is {got}")
-        expect_type(got, (list, tuple), what=f"{what}: the layers of .{half}")
-        want = expected[half]
-        got = [tuple(layer) if isinstance(layer, (list, tuple)) else layer for layer in got]
-        listing = (f"\n  expected .{half}: {', '.join(map(_layer_text, want))}"
-                   f"\n  got      .{half}: {', '.join(map(_layer_text, got)) or '(no layers)'}")
-        for i in range(max(len(want), len(got))):
-            if i >= len(got):
-                fail(f"{what}: .{half} layer {i} is missing: expected {_layer_text(want[i])}"
-                     + listing)
-            if i >= len(want):
-                fail(f"{what}: .{half} has an extra layer {i}: {_layer_text(got[i])}" + listing)
-            if got[i] != want[i]:
-                fail(f"{what}: .{half} layer {i} differs: expected {_layer_text(want[i])}, "
-                     f"got {_layer_text(got[i])}" + listing)
-
-
-def load_weights(state: Any, sizes: tuple[int, int, int], *, what: str) -> nn.Module:
-    """Validate the worker's ``state_dict`` arrays (keys, shapes, float, finite) and load them
-    into :func:`trusted_autoencoder`; the model is returned in eval mode on the CPU."""
-    model = trusted_autoencoder(*sizes)
-    want = model.state_dict()
-    if state is None:
-        fail(f"{what}: the model is not a torch.nn.Module, so it has no weights to evaluate")
-    expect_type(state, dict, what=f"{what}: state_dict()")
-    missing = [k for k in want if k not in state]
-    extra = [str(k) for k in state if k not in want]
-    if missing or extra:
-        fail(f"{what}: state_dict() keys differ from the contract's (an nn.Sequential per half): "
-             f"missing {missing or 'none'}, unexpected {extra or 'none'}")
-    loaded = {}
-    for key, ref in want.items():
-        value = state[key]
-        if torch.is_tensor(value):
-            value = value.numpy()
-        if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
-            fail(f"{what}: state_dict()[{key!r}]: expected a float tensor, got "
-                 f"{type_name(value)}: {short(value, 80)}")
-        if tuple(value.shape) != tuple(ref.shape):
-            fail(f"{what}: state_dict()[{key!r}]: expected shape {tuple(ref.shape)}, got "
-                 f"{tuple(value.shape)}")
-        if not np.all(np.isfinite(value)):
-            fail(f"{what}: state_dict()[{key!r}] holds {int((~np.isfinite(value)).sum())} "
-                 "non-finite value(s) (NaN or inf): training diverged")
-        loaded[key] = torch.from_numpy(np.array(value, dtype=np.float32))
-    model.load_state_dict(loaded)
-    return model.eval()
+def examined(config: pytest.Config, student: Any, half: str, sizes: tuple[int, int, int],
+             seed: int) -> Half:
+    """``model.<half>`` of ``build_autoencoder(*sizes)`` identified (once per run, cached): the
+    :class:`Half` it computes, or the failure (or the student's error) raised again."""
+    cache = config.stash.setdefault(_CACHE, {})
+    key = ("examined", half, tuple(sizes), seed)
+    if key not in cache:
+        inputs = check_inputs(sizes, seed)
+        call = f"model.{half}({'x' if half == 'encoder' else 'code'})"
+        what = (f"{built_what(sizes)}, with {call} for a batch of shape "
+                f"{inputs[half].shape}")
+        try:
+            export = student.probe("examine", half, inputs[half], *sizes, seed=seed)
+            cache[key] = network.identify(export, half, sizes, inputs[half], what=what,
+                                          call=call)
+        except (StudentError, CheckFailure) as err:
+            cache[key] = err
+    result = cache[key]
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 def encode(model: nn.Module, X: np.ndarray) -> np.ndarray:
-    with torch.no_grad():
+    with torch.no_grad(), network.one_thread():
         return model.encoder(torch.as_tensor(X, dtype=torch.float32)).numpy()
 
 
 def decode(model: nn.Module, codes: np.ndarray) -> np.ndarray:
-    with torch.no_grad():
+    with torch.no_grad(), network.one_thread():
         return model.decoder(torch.as_tensor(codes, dtype=torch.float32)).numpy()
 
 
@@ -216,35 +171,23 @@ def noisy(X: np.ndarray, noise_std: float, seed: int) -> np.ndarray:
     return np.clip(X + noise_std * rng.standard_normal(X.shape), 0.0, 1.0).astype(np.float32)
 
 
-def expect_history(history: Any, epochs: int, *, what: str) -> np.ndarray:
-    """A list of ``epochs`` finite Python/numpy floats; returned as float64."""
-    expect_type(history, (list, tuple), what=what)
-    if len(history) != epochs:
-        fail(f"{what}: expected one loss per epoch ({epochs} values), got {len(history)}")
-    for i, value in enumerate(history):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            hint = " (use loss.item() to get a float)" if torch.is_tensor(value) else ""
-            fail(f"{what}: item {i} is {type_name(value)}: {short(value, 80)}; expected a "
-                 f"float{hint}")
-    out = np.array(history, dtype=np.float64)
-    if not np.all(np.isfinite(out)):
-        fail(f"{what}: non-finite loss at epoch {int(np.argmax(~np.isfinite(out)))}: "
-             f"{short(out)} (training diverged)")
-    return out
-
-
 # -- training, once per grading run -----------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Trained:
-    """What the worker sent back for one variant, the weights already loaded by the judge."""
+    """What the worker sent back for one variant, rebuilt by the judge."""
 
     variant: str
-    history: Any  # unvalidated: the loss check validates it
+    history: Any  # unvalidated: the history checks validate it
     device: Any  # device type of the model's first parameter after training
-    model: nn.Module | None  # the judge's copy; None when the weights could not be loaded
-    problem: str | None  # why the weights could not be loaded (a CheckFailure's message)
+    network: Network | None  # the judge's copy after training; None when it cannot be rebuilt
+    before: Network | None  # the same function with the parameters before training
+    problem: str | None  # why the model cannot be rebuilt (a CheckFailure's message)
+
+    @property
+    def model(self) -> nn.Module | None:
+        return None if self.network is None else self.network.module()
 
 
 def sizes_of(setup: Setup, variant: str) -> tuple[int, int, int]:
@@ -255,17 +198,46 @@ def sizes_of(setup: Setup, variant: str) -> tuple[int, int, int]:
     return setup.sizes
 
 
+# Rows of the training images (the worker has them) on which the trained model's halves are
+# examined, and the codes its decoder is examined on.
+CHECK_ROWS = 64
+
+
+def trained_check_inputs(setup: Setup, variant: str, seed: int) -> dict[str, np.ndarray]:
+    sizes = sizes_of(setup, variant)
+    rng = np.random.default_rng([seed, 7, *sizes])
+    rows = rng.choice(len(setup.X_train), size=min(CHECK_ROWS, len(setup.X_train)),
+                      replace=False)
+    return {"encoder": setup.X_train[np.sort(rows)].astype(np.float32),
+            "decoder": np.maximum(rng.standard_normal((CHECK_ROWS, sizes[2])),
+                                  0.0).astype(np.float32)}
+
+
 def train_call(setup: Setup, settings: Settings, variant: str) -> dict[str, Any]:
     """Keyword arguments of the ``train`` probe for ``variant`` (a key of ``VARIANTS``)."""
     denoise, sparse, _ = VARIANTS[variant]
     p = setup.profile
     _, hidden_dim, code_dim = sizes_of(setup, variant)
+    inputs = trained_check_inputs(setup, variant, settings.split_seed)
     return dict(hidden_dim=hidden_dim, code_dim=code_dim, epochs=p.epochs,
                 batch_size=p.batch_size, lr=p.lr,
                 noise_std=settings.noise_std if denoise else 0.0,
                 l1_weight=settings.l1_weight if sparse else 0.0,
                 device=setup.device, seed=settings.train_seed,
-                threads=settings.cpu_threads if setup.device == "cpu" else None)
+                check_x=inputs["encoder"], check_codes=inputs["decoder"],
+                threads=worker_threads(setup, settings))
+
+
+def worker_threads(setup: Setup, settings: Settings) -> int | None:
+    """Torch threads of a CPU training in the worker (``cpu_threads``); None on cuda."""
+    return settings.cpu_threads if setup.device == "cpu" else None
+
+
+def at_lr0(config: pytest.Config, student: Any, setup: Setup, settings: Settings,
+           kind: str) -> history.Run:
+    """The ``lr=0`` training of ``kind`` (``history.KINDS``), once per grading run."""
+    return history.run(config, student, kind, device=setup.device, seed=settings.train_seed,
+                       threads=worker_threads(setup, settings), timeout=settings.train_timeout)
 
 
 def what_trained(setup: Setup, settings: Settings, variant: str) -> str:
@@ -284,7 +256,8 @@ def trained(config: pytest.Config, student: Any, setup: Setup, settings: Setting
     once); a student error is cached and raised again."""
     cache = config.stash.setdefault(_CACHE, {})
     call = train_call(setup, settings, variant)
-    key = ("trained", tuple(sorted(call.items())))
+    key = ("trained", tuple(sorted((k, v) for k, v in call.items()
+                                   if not isinstance(v, np.ndarray))))
     if key not in cache:
         try:
             answer = student.probe("train", setup.to_worker, _timeout=settings.train_timeout,
@@ -299,24 +272,27 @@ def trained(config: pytest.Config, student: Any, setup: Setup, settings: Setting
 
 
 def receive(answer: Any, setup: Setup, settings: Settings, variant: str) -> Trained:
-    """Check the probe's answer for ``variant`` and load its weights into the judge's copy."""
+    """Check the probe's answer for ``variant`` and rebuild the trained model in the judge."""
     what = what_trained(setup, settings, variant)
     sizes = sizes_of(setup, variant)
     if not isinstance(answer, dict):
-        return Trained(variant, None, None, None, f"{what}: the probe returned {short(answer)}")
+        return Trained(variant, None, None, None, None,
+                       f"{what}: your model could not be read back: {short(answer)}")
+    history, device = answer.get("history"), answer.get("device")
+    inputs = trained_check_inputs(setup, variant, settings.split_seed)
     try:
-        expect_layers(answer.get("layers"), sizes, what=f"{what}: the model's layers")
-        model = load_weights(answer.get("state"), sizes, what=what)
-    except AssertionError as err:
-        return Trained(variant, answer.get("history"), answer.get("device"), None, str(err))
-    return Trained(variant, answer.get("history"), answer.get("device"), model, None)
+        after = network.rebuild(answer.get("after"), sizes, inputs, what=f"{what}, then")
+        before = network.before_training(after, answer.get("before"), what=what)
+    except CheckFailure as err:
+        return Trained(variant, history, device, None, None, str(err))
+    return Trained(variant, history, device, after, before, None)
 
 
 def model_of(result: Trained) -> nn.Module:
-    """The judge's loaded copy, or a failure saying why the weights cannot be evaluated."""
-    if result.model is None:
+    """The judge's rebuilt copy, or a failure saying why it cannot be evaluated."""
+    if result.network is None:
         fail(f"cannot evaluate the trained {result.variant} model: {result.problem}")
-    return result.model
+    return result.network.module()
 
 
 # -- the measured quantities (shared by the checks and calibrate.py) ------------------------
@@ -386,6 +362,26 @@ def compare_sparsity(sparse: nn.Module, plain: nn.Module, setup: Setup) -> Spars
                               error / max(plain_error, 1e-12))
 
 
-def loss_ratio(history: np.ndarray) -> float:
-    """Last epoch's loss over the first's."""
-    return float(history[-1] / max(history[0], 1e-12))
+# The training loss is measured on at most this many training images (MNIST: 60,000 would
+# take seconds in the judge for the same number).
+LOSS_ROWS = 10_000
+
+
+@dataclass(frozen=True)
+class TrainingLoss:
+    before: float  # MSE of the model on the training images before training
+    after: float  # and after
+    ratio: float  # after / before
+
+
+def training_loss(result: Trained, setup: Setup) -> TrainingLoss:
+    """The reconstruction MSE on the training images before and after training, computed by
+    the judge from the exported parameters (not from the returned history)."""
+    if result.network is None or result.before is None:
+        fail(f"cannot evaluate the trained {result.variant} model: {result.problem}")
+    X = setup.X_train[:LOSS_ROWS]
+    losses = []
+    for net in (result.before, result.network):
+        model = net.module()
+        losses.append(mse(decode(model, encode(model, X)), X))
+    return TrainingLoss(losses[0], losses[1], losses[1] / max(losses[0], 1e-12))

@@ -1,22 +1,23 @@
 """Probes for `autoencoder`: run in the untrusted worker, drive the student's module, return data.
 
 A model cannot cross the sandbox, so the probes build (and train) it here and return plain data:
-layer descriptions, arrays of outputs, ``state_dict()`` tensors as numpy arrays and the loss
-history. The judge decides everything. Each probe seeds torch, numpy and ``random`` itself and
-asks torch for deterministic algorithms (the worker has no config).
+each half's parameters (``named_parameters()``, as numpy arrays), its outputs on inputs the judge
+chose (and the inputs and outputs of its ``Linear``-like modules), and the loss history. The
+judge decides everything (``network.py`` rebuilds the function from the parameters). Each probe
+seeds torch, numpy and ``random`` itself and asks torch for deterministic algorithms (the worker
+has no config).
 """
 
 from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
 import numpy as np
-
-Layer = tuple[str, int | None, int | None]
 
 
 def _deterministic(seed: int) -> None:
@@ -33,65 +34,123 @@ def _deterministic(seed: int) -> None:
     torch.backends.cudnn.deterministic = True
 
 
-def _layers(half: Any) -> list[Layer] | str:
-    """(type name, in_features, out_features) of each leaf module of ``half``, in order."""
+@contextmanager
+def _full_precision() -> Iterator[None]:
+    """Full float32 products while the judge's inputs run (a student may have turned on TF32
+    for speed, which is off by about 1e-3 and would read as a different function)."""
     import torch
 
-    if not isinstance(half, torch.nn.Module):
-        return f"not a torch.nn.Module but {type(half).__name__}"
-    leaves = [m for m in half.modules() if not any(True for _ in m.children())]
-    return [(type(m).__name__, getattr(m, "in_features", None), getattr(m, "out_features", None))
-            for m in leaves]
+    precision = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("highest")
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(precision)
 
 
-def describe_model(model: Any) -> dict[str, Any]:
-    """``{"type", "encoder", "decoder"}``: layer lists, or a string saying what is wrong."""
-    return {"type": type(model).__name__,
-            "encoder": _layers(getattr(model, "encoder", None)) if hasattr(model, "encoder")
-            else "missing (no attribute .encoder)",
-            "decoder": _layers(getattr(model, "decoder", None)) if hasattr(model, "decoder")
-            else "missing (no attribute .decoder)"}
+def _linear_like(module: Any) -> bool:
+    """A module that owns one 2-D weight and at most one 1-D bias (nn.Linear and the like)."""
+    own = list(module.parameters(recurse=False))
+    return (1 <= len(own) <= 2 and own[0].dim() == 2
+            and all(p.dim() == 1 for p in own[1:]))
 
 
-def describe(module: ModuleType, input_dim: int, hidden_dim: int, code_dim: int,
-             seed: int) -> dict[str, Any]:
-    """Build ``build_autoencoder(input_dim, hidden_dim, code_dim)`` and describe its layers."""
+def export_half(model: Any, half: str, inputs: np.ndarray | None) -> dict[str, Any] | str:
+    """``model.<half>``'s parameters (``named_parameters()`` order, as arrays) and, when
+    ``inputs`` is given, its output on them and the input and output of every ``Linear``-like
+    module it calls (forward hooks), or a string saying why there is nothing to export."""
+    import torch
+
+    if not hasattr(model, half):
+        return f"missing (no attribute .{half})"
+    part = getattr(model, half)
+    if not isinstance(part, torch.nn.Module):
+        return f"not a torch.nn.Module but {type(part).__name__}"
+    params = [(name, p.detach().cpu().clone().numpy()) for name, p in part.named_parameters()]
+    out: dict[str, Any] = {"params": params}
+    if inputs is None:
+        return out
+    first = next(part.parameters(), None)
+    batch = torch.as_tensor(inputs, dtype=torch.float32)
+    if first is not None:
+        batch = batch.to(first.device)
+    calls: list[tuple[str, Any, Any]] = []
+    handles = []
+    linear = [(name, module) for name, module in part.named_modules() if _linear_like(module)]
+    out["linear_modules"] = len(linear)
+    for name, module in linear:
+        def hook(mod: Any, args: Any, result: Any, name: str = name) -> None:
+            calls.append((name or half, _plain(args[0]) if args else None, _plain(result)))
+        handles.append(module.register_forward_hook(hook))
+    try:
+        with torch.no_grad(), _full_precision():
+            out["out"] = _plain(part(batch))
+    finally:
+        for handle in handles:
+            handle.remove()
+    out["calls"] = calls
+    return out
+
+
+def export_model(model: Any, x: np.ndarray | None, codes: np.ndarray | None) -> dict[str, Any]:
+    return {"encoder": export_half(model, "encoder", x),
+            "decoder": export_half(model, "decoder", codes)}
+
+
+def _params_of(model: Any) -> dict[str, Any]:
+    """Both halves' parameters only (a string where a half cannot be exported)."""
+    out = {}
+    for half in ("encoder", "decoder"):
+        export = export_half(model, half, None)
+        out[half] = export["params"] if isinstance(export, dict) else export
+    return out
+
+
+def examine(module: ModuleType, half: str, inputs: np.ndarray, input_dim: int, hidden_dim: int,
+            code_dim: int, seed: int) -> dict[str, Any] | str:
+    """Build ``build_autoencoder(input_dim, hidden_dim, code_dim)`` and export ``half``."""
     _deterministic(seed)
-    return describe_model(module.build_autoencoder(input_dim, hidden_dim, code_dim))
+    return export_half(module.build_autoencoder(input_dim, hidden_dim, code_dim), half, inputs)
 
 
-def forward_and_halves(module: ModuleType, x: np.ndarray, input_dim: int, hidden_dim: int,
-                       code_dim: int, seed: int) -> dict[str, Any]:
-    """``model(x)`` and ``model.decoder(model.encoder(x))`` for a freshly built model."""
+def forward(module: ModuleType, x: np.ndarray, input_dim: int, hidden_dim: int, code_dim: int,
+            seed: int) -> Any:
+    """``model(x)`` for a freshly built model (the same seed as :func:`examine`)."""
     import torch
 
     _deterministic(seed)
     model = module.build_autoencoder(input_dim, hidden_dim, code_dim)
-    batch = torch.as_tensor(x, dtype=torch.float32)
-    with torch.no_grad():
-        forward = model(batch)
-        halves = model.decoder(model.encoder(batch))
-    return {"forward": _plain(forward), "halves": _plain(halves)}
+    with torch.no_grad(), _full_precision():
+        return _plain(model(torch.as_tensor(x, dtype=torch.float32)))
 
 
 def _plain(value: Any) -> Any:
     """A tensor as a numpy array on the CPU; anything else unchanged (the judge says what)."""
     import torch
 
-    return value.detach().cpu().numpy() if torch.is_tensor(value) else value
+    return value.detach().cpu().clone().numpy() if torch.is_tensor(value) else value
+
+
+def _history(history: Any) -> Any:
+    import torch
+
+    if isinstance(history, (list, tuple)):
+        return [h.detach().cpu() if torch.is_tensor(h) else h for h in history]
+    return history
 
 
 def train(module: ModuleType, X: np.ndarray, *, hidden_dim: int, code_dim: int, epochs: int,
           batch_size: int, lr: float, noise_std: float, l1_weight: float, device: str,
-          seed: int, threads: int | None = None,
+          seed: int, check_x: np.ndarray, check_codes: np.ndarray, threads: int | None = None,
           progress: Callable[[float, float, str], None] | None = None) -> dict[str, Any]:
     """Build the student's model, train it with their ``train_autoencoder``, export it.
 
     ``X`` is the training part only: float32 in [0, 1], or uint8 (MNIST, 4x smaller to send),
     scaled here to [0, 1]. ``threads`` (if given) caps torch's CPU threads. Returns
-    ``{"layers", "history", "device", "state"}``: the model's description, the returned history
-    (tensors detached to the CPU), the device type of its first parameter after training, and
-    ``state_dict()`` with its tensors detached to the CPU (they cross as ``.npy`` arrays).
+    ``{"history", "device", "before", "after"}``: the returned history (tensors detached to the
+    CPU), the device type of the model's first parameter after training, both halves'
+    parameters before training, and after training the halves' parameters with their outputs
+    on the judge's ``check_x`` (encoder) and ``check_codes`` (decoder).
     ``progress`` (given by the worker) reports minibatches seen, counted by a forward hook on the
     decoder, for the progress bar of ``dlgrade check``.
     """
@@ -103,19 +162,60 @@ def train(module: ModuleType, X: np.ndarray, *, hidden_dim: int, code_dim: int, 
     data = np.asarray(X)
     data = data.astype(np.float32) / 255.0 if data.dtype == np.uint8 else data.astype(np.float32)
     model = module.build_autoencoder(data.shape[1], hidden_dim, code_dim)
+    before = _params_of(model)
     if progress is not None:
         _count_minibatches(model, epochs * -(-len(data) // batch_size), progress)
     history = module.train_autoencoder(model, torch.from_numpy(data), epochs=epochs,
                                        batch_size=batch_size, lr=lr, noise_std=noise_std,
                                        l1_weight=l1_weight, device=device, seed=seed)
-    if isinstance(history, (list, tuple)):
-        history = [h.detach().cpu() if torch.is_tensor(h) else h for h in history]
     params = list(model.parameters()) if isinstance(model, torch.nn.Module) else []
-    state = ({k: v.detach().cpu() if torch.is_tensor(v) else v
-              for k, v in model.state_dict().items()} if isinstance(model, torch.nn.Module)
-             else None)
-    return {"layers": describe_model(model), "history": history,
-            "device": params[0].device.type if params else None, "state": state}
+    return {"history": _history(history),
+            "device": params[0].device.type if params else None,
+            "before": before, "after": export_model(model, check_x, check_codes)}
+
+
+def _load(model: Any, params: dict[str, list[np.ndarray]]) -> None:
+    """Copy the judge's parameters into ``model``'s halves, matched by shape in order (what a
+    model cannot take is left as it is: the judge recomputes from what it exports)."""
+    import torch
+
+    for half, values in params.items():
+        part = getattr(model, half, None)
+        if not isinstance(part, torch.nn.Module):
+            continue
+        free = list(part.parameters())
+        with torch.no_grad():
+            for value in values:
+                hit = next((i for i, p in enumerate(free)
+                            if tuple(p.shape) == tuple(value.shape)), None)
+                if hit is not None:
+                    target = free.pop(hit)  # by position: `==` on tensors is element-wise
+                    target.copy_(torch.as_tensor(value, dtype=target.dtype,
+                                                 device=target.device))
+
+
+def train_at_lr0(module: ModuleType, X: np.ndarray, params: dict[str, list[np.ndarray]], *,
+                 input_dim: int, hidden_dim: int, code_dim: int, epochs: int, batch_size: int,
+                 noise_std: float, l1_weight: float, device: str, seed: int,
+                 check_x: np.ndarray, check_codes: np.ndarray,
+                 threads: int | None = None) -> dict[str, Any]:
+    """``train_autoencoder(model, X, lr=0, ...)`` on a model holding the judge's ``params``:
+    the parameters must not move, so the judge can compute each epoch's loss itself. Returns
+    ``{"history", "before", "after"}`` as :func:`train` does."""
+    import torch
+
+    _deterministic(seed)
+    if threads:
+        torch.set_num_threads(threads)
+    model = module.build_autoencoder(input_dim, hidden_dim, code_dim)
+    _load(model, params)
+    before = _params_of(model)
+    history = module.train_autoencoder(model, torch.as_tensor(X, dtype=torch.float32),
+                                       epochs=epochs, batch_size=batch_size, lr=0.0,
+                                       noise_std=noise_std, l1_weight=l1_weight, device=device,
+                                       seed=seed)
+    return {"history": _history(history), "before": before,
+            "after": export_model(model, check_x, check_codes)}
 
 
 def _count_minibatches(model: Any, total: int, progress: Callable[[float, float, str], None]) -> None:

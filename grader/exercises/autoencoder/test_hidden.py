@@ -1,16 +1,20 @@
-"""Hidden checks for `autoencoder`: the denoising and sparse variants against the plain model.
+"""Hidden checks for `autoencoder`: the denoising and sparse variants.
 
-Each variant is trained once per grading run in the worker (``judge.trained``); the denoising
-and sparse models are compared with a plain model of their own, wider sizes ("wide"). The judge
-adds its own noise to held-out images the worker never saw and computes every code and
-reconstruction with its own copy of the network.
+Their loss histories are judged with ``lr=0`` (``history.py``): the sparse loss is the MSE plus
+``l1_weight * mean(|code|)``, the denoising loss the expected MSE from noisy inputs to clean
+targets. Each variant is trained once per grading run in the worker (``judge.trained``); the
+denoising and sparse models are compared with a plain model of their own, wider sizes
+("wide"). The judge adds its own noise to held-out images the worker never saw and computes
+every code and reconstruction with its own copy of the network.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from grader.exercises.autoencoder import figures, judge
+from grader.errors import CheckFailure, StudentError
+from grader.exercises.autoencoder import figures, history, judge
 from grader.expect import fail
 
 pytestmark = pytest.mark.visibility("after_due_date")
@@ -36,7 +40,7 @@ def sparse(request, student, setup, settings) -> judge.Trained:
     return judge.trained(request.config, student, setup, settings, "sparse")
 
 
-@pytest.mark.points(6)
+@pytest.mark.points(5)
 def test_denoising_model_cleans_noisy_held_out_images(wide, denoising, setup, settings,
                                                       feedback):
     result = judge.compare_denoising(judge.model_of(denoising), judge.model_of(wide), setup,
@@ -58,7 +62,7 @@ def test_denoising_model_cleans_noisy_held_out_images(wide, denoising, setup, se
     feedback.info(summary)
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 def test_sparse_model_has_smaller_codes(wide, sparse, setup, settings, feedback):
     result = judge.compare_sparsity(judge.model_of(sparse), judge.model_of(wide), setup)
     what = judge.what_trained(setup, settings, "sparse")
@@ -75,3 +79,72 @@ def test_sparse_model_has_smaller_codes(wide, sparse, setup, settings, feedback)
              "Is the penalty l1_weight * mean(|code|) (a mean over the batch and the code "
              "units, not a sum)?")
     feedback.info(summary)
+
+
+def _lr0(request, student, setup, settings, kind: str) -> tuple[history.Run, float, str]:
+    """The ``lr=0`` run of ``kind`` and the plain history's scale (divided out here: a history
+    scaled by a constant is the plain history check's business)."""
+    run = judge.at_lr0(request.config, student, setup, settings, kind)
+    try:
+        plain = judge.at_lr0(request.config, student, setup, settings, "plain")
+    except (StudentError, CheckFailure):
+        plain = None
+    scale = history.plain_scale(plain)
+    note = ("" if scale == 1.0 else
+            f" (your plain history is {scale:.4g} times the mean loss, which the training "
+            "history check judges; here your values are divided by that factor)")
+    return run, scale, note
+
+
+@pytest.mark.points(1)
+def test_sparse_training_history_adds_l1_weight_times_mean_abs_code(request, student, setup,
+                                                                    settings):
+    run, scale, note = _lr0(request, student, setup, settings, "sparse")
+    got = history.values(run.history, what=run.what, strict=False) / scale
+    losses = history.exact_loss(run.network, run.X, history.L1_WEIGHT)
+    expected = losses["contract"]
+    for epoch, value in enumerate(got):
+        if not abs(value - expected) <= history.RTOL * abs(expected):
+            like = next((words for words, alt in losses.items() if words != "contract"
+                         and abs(value - alt) <= history.RTOL * abs(alt)), None)
+            fail(f"{run.what} returned history {np.round(got, 6).tolist()}{note}: with lr=0 "
+                 f"the model does not change, so every epoch's mean loss is MSE + "
+                 f"{history.L1_WEIGHT:g} * mean(|code|) over X, {expected:.6g} (computed here "
+                 f"from your model's parameters). Epoch {epoch}: got {value:.6g}"
+                 + (f", which is the loss {like}." if like else
+                    f" (tolerance: relative {history.RTOL:g}).")
+                 + " The penalty is l1_weight times the mean of |code| over the batch and the "
+                   "code units, code = model.encoder(inputs).")
+
+
+@pytest.mark.points(1)
+def test_denoising_training_history_is_from_noisy_inputs_to_clean_targets(request, student,
+                                                                          setup, settings):
+    run, scale, note = _lr0(request, student, setup, settings, "denoising")
+    got = history.values(run.history, what=run.what, strict=False) / scale
+    seed = settings.train_seed
+    expect = history.noisy_loss(run.network, run.X, history.NOISE_STD, seed)
+    for epoch, value in enumerate(got):
+        if not abs(value - expect.mean) <= expect.tolerance:
+            alternatives = {
+                "the target is the noisy input instead of the clean batch":
+                    lambda: history.noisy_loss(run.network, run.X, history.NOISE_STD, seed,
+                                               target="noisy"),
+                "the noise is not clipped to [0, 1]":
+                    lambda: history.noisy_loss(run.network, run.X, history.NOISE_STD, seed,
+                                               clip=False),
+            }
+            clean = history.exact_loss(run.network, run.X, 0.0)["contract"]
+            # without noise the loss is exact (the clean MSE), so its tolerance is the exact one
+            like = ("no noise is added to the inputs"
+                    if abs(value - clean) <= history.RTOL * clean
+                    else next((words for words, alt in alternatives.items()
+                               if abs(value - (a := alt()).mean) <= a.tolerance), None))
+            fail(f"{run.what} returned history {np.round(got, 6).tolist()}{note}: with lr=0 "
+                 "the model does not change, so every epoch's mean loss is the MSE between "
+                 "the reconstruction of clip(clean + noise_std * N(0, 1), 0, 1) and the clean "
+                 f"batch, in expectation {expect.mean:.6g} (estimated here from your model's "
+                 f"parameters), give or take {expect.tolerance:.3g} (the noise's spread over "
+                 f"{history.ROWS} samples, {expect.tolerance / expect.sd:.1f} sd). Epoch "
+                 f"{epoch}: got {value:.6g}"
+                 + (f", as if {like}." if like else "."))
