@@ -133,7 +133,9 @@ def train_mlp(X: np.ndarray, y: np.ndarray, *, hidden_sizes: Sequence[int], num_
             ``len(hidden_sizes) + 1`` affine layers (D -> hidden... -> num_classes).
         num_classes: number of classes C.
         epochs: passes over the training set; each epoch visits every sample once, in a fresh
-            random order, in minibatches of ``batch_size`` (the last one may be smaller).
+            random order, in minibatches of ``batch_size`` (the last one may be smaller): each
+            step calls :func:`mlp_loss` on one minibatch ``X[batch], y[batch]`` (the checks look
+            at the minibatches your ``train_mlp`` passes to ``mlp_loss``).
         learning_rate: step size.
         batch_size: samples per minibatch.
         reg: L2 regularisation strength passed to ``mlp_loss``.

@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from grader.exercises.conv import oracle
-from grader.exercises.conv.cases import (FORWARD_CASES, LECTURE_IMAGE, LECTURE_KERNEL,
-                                         LECTURE_OUTPUT)
+from grader.exercises.conv.cases import (BACKWARD_CASES, FORWARD_CASES, LECTURE_IMAGE,
+                                         LECTURE_KERNEL, LECTURE_OUTPUT)
 from grader.release import strip_solutions
 from grader.results import Report
 from tests.helpers import SOLUTIONS, SUBMISSIONS, full_marks, grade_dir, lost_points
@@ -35,6 +35,15 @@ POOL_BACK_NUM = "conv: pool backward matches numerical gradients"
 POOL_HIDDEN = "conv: pool forward and backward on hidden cases"
 TIES = "conv: max pool ties send the gradient to the first maximum"
 CACHES = "conv: each cache belongs to its own call"
+LECTURE = "conv: lecture example"
+CHANNELS = "conv: conv forward sums over channels with a 1x1 kernel"
+BAD_ARGS = "conv: conv bad arguments raise"
+POOL_BAD_ARGS = "conv: pool bad arguments raise"
+GATE_TEXT = "so does a function that does not do the work yet"
+FLIP_TEXT = "this looks like a flipped kernel (convolution instead of cross-correlation)"
+ZERO_EFFORT = ["zero_zeros", "zero_input", "zero_constant", "zero_raises"]
+PAD0_CASE = BACKWARD_CASES[2].id  # padding = 0
+UNVISITED_CASE = BACKWARD_CASES[3].id  # stride 3 leaves the last 2 rows/columns unvisited
 
 
 @functools.cache
@@ -74,7 +83,7 @@ def test_reference_full_marks():
     report = graded("reference")
     no_grader_errors(report)
     assert full_marks(report), sorted(lost_points(report))
-    assert report.max_score == pytest.approx(25, abs=1e-9)  # marker points sum to 50
+    assert report.max_score == pytest.approx(25, abs=1e-9)  # marker points sum to 54
     assert len(report.checks) >= 40
 
 
@@ -105,13 +114,14 @@ def test_correct_loops_full_marks_and_speed_report():
 def test_flipped_kernel_loses_forward_checks_and_is_named():
     report = graded("flipped_kernel")
     no_grader_errors(report)
-    assert lost_families(report) == {FORWARD, SPEED, BACK_NUM, HIDDEN_CONV}
-    # The lecture's "X" kernel is symmetric: flipping it changes nothing, so that check passes.
-    assert "conv: lecture example" not in lost_points(report)
+    # The lecture's kernel is asymmetric: a flip fails it too. The 1x1-kernel check (the
+    # evidence the shape and argument checks wait for) cannot see a flip, so those keep paying.
+    assert lost_families(report) == {LECTURE, FORWARD, SPEED, BACK_NUM, HIDDEN_CONV}
+    assert FLIP_TEXT in report.check(LECTURE).output
     assert lost_cases(report, FORWARD) == {c.id for c in FORWARD_CASES}
     for name in lost_points(report):
         if family(name) == FORWARD:
-            assert "you flipped the kernel" in report.check(name).output
+            assert FLIP_TEXT in report.check(name).output
 
 
 def test_padding_on_one_side_loses_padded_cases_only():
@@ -138,6 +148,59 @@ def test_wrong_output_size_for_stride_loses_strided_cases_only():
     assert lost == {c.id for c in FORWARD_CASES if slip_changes_size(c)}
     assert all("stride=1," not in case for case in lost)
     assert "expected shape" in report.check(f"{FORWARD} [{sorted(lost)[0]}]").output
+
+
+def test_backward_crop_minus_pad_loses_the_padding_0_cases_and_says_why():
+    """dxpad[:, :, p:-p] is right for p >= 1 and empty for p = 0 (a public implementation)."""
+    report = graded("backward_crop_minus_pad")
+    no_grader_errors(report)
+    assert lost_families(report) == {BACK_NUM, BACK_TORCH, HIDDEN_CONV}
+    assert lost_cases(report, BACK_NUM) == lost_cases(report, BACK_TORCH) == {PAD0_CASE}
+    output = report.check(f"{BACK_TORCH} [{PAD0_CASE}]").output
+    assert "padding=0" in output and "p:-p" in output, output
+
+
+def test_dx_sized_from_the_output_loses_the_unvisited_stride_cases_and_says_why():
+    """A padded gradient of (H' - 1) * stride + HH rows misses the rows no window reaches."""
+    report = graded("backward_dx_sized_from_output")
+    no_grader_errors(report)
+    assert lost_families(report) == {BACK_NUM, BACK_TORCH, HIDDEN_CONV}
+    assert lost_cases(report, BACK_NUM) == lost_cases(report, BACK_TORCH) == {UNVISITED_CASE}
+    output = report.check(f"{BACK_NUM} [{UNVISITED_CASE}]").output
+    assert "windows never reach the last 2 row(s)" in output, output
+
+
+def test_huge_forward_fails_every_gradient_check():
+    report = graded("huge_forward")
+    no_grader_errors(report)
+    assert report.score == 0
+    output = report.check(f"{BACK_NUM} [{BACKWARD_CASES[0].id}]").output
+    assert "gives wrong values on this input" in output, output
+
+
+@pytest.mark.parametrize("folder", ZERO_EFFORT)
+def test_zero_effort_earns_at_most_a_tenth(folder):
+    report = graded(folder)
+    no_grader_errors(report)
+    assert report.score <= 0.1 * report.max_score, [
+        (c.name, c.score) for c in report.checks if c.score > 0]
+
+
+def test_trivial_properties_are_paid_only_with_a_real_forward():
+    zeros = graded("zero_zeros")  # right shapes and the contract's ValueErrors, nothing computed
+    for check in (SHAPES, BAD_ARGS):
+        assert zeros.check(check).score == 0 and GATE_TEXT in zeros.check(check).output
+        assert CHANNELS in zeros.check(check).output
+    assert GATE_TEXT in zeros.check(POOL_BAD_ARGS).output
+    for case in BACKWARD_CASES:  # a zero backward matches the numerical gradient of zeros
+        assert "gives wrong values on this input" in zeros.check(f"{BACK_NUM} [{case.id}]").output
+    assert GATE_TEXT in graded("zero_raises").check(BAD_ARGS).output
+
+
+def test_correct_im2col_full_marks():
+    report = graded("ok_im2col")
+    no_grader_errors(report)
+    assert full_marks(report), sorted(lost_points(report))
 
 
 def test_db_not_summed_over_batch_loses_backward_checks():
@@ -178,6 +241,9 @@ def test_lecture_example_is_consistent():
     torch_out = F.conv2d(torch.tensor(LECTURE_IMAGE, dtype=torch.float64)[None, None],
                          torch.tensor(LECTURE_KERNEL, dtype=torch.float64)[None, None])
     assert torch_out[0, 0].tolist() == LECTURE_OUTPUT
+    flipped = F.conv2d(torch.tensor(LECTURE_IMAGE, dtype=torch.float64)[None, None],
+                       torch.tensor(LECTURE_KERNEL, dtype=torch.float64).flip(0, 1)[None, None])
+    assert (flipped[0, 0].numpy() != np.array(LECTURE_OUTPUT)).sum() >= 7  # a flip fails it
 
 
 def test_torch_sends_tied_maxima_to_the_first_position():
@@ -193,11 +259,31 @@ def test_flip_diagnosis_only_fires_for_a_flip():
     inputs = case.inputs(rng)
     flipped = oracle.torch_forward("conv2d", {**inputs, "w": inputs["w"][:, :, ::-1, ::-1]},
                                    case.options)
-    with pytest.raises(AssertionError, match="you flipped the kernel"):
+    with pytest.raises(AssertionError, match="flipped kernel"):
         oracle.check_forward_output(flipped, "conv2d", inputs, case.options, "call")
+    upside_down = oracle.torch_forward("conv2d", {**inputs, "w": inputs["w"][:, :, ::-1]},
+                                       case.options)
+    with pytest.raises(AssertionError, match="upside down"):
+        oracle.check_forward_output(upside_down, "conv2d", inputs, case.options, "call")
     with pytest.raises(AssertionError, match="differ") as info:
         oracle.check_forward_output(flipped + 1.0, "conv2d", inputs, case.options, "call")
     assert "flipped" not in str(info.value)
+
+
+def test_every_case_has_asymmetric_kernels():
+    """No kernel flip can pass a forward check by symmetry: every drawn filter differs from
+    each of its flips (where the filter has more than one row / column)."""
+    rng = np.random.default_rng(1)
+    for case in [*FORWARD_CASES, *BACKWARD_CASES]:
+        for _ in range(20):
+            w = case.inputs(rng)["w"]
+            for axes in ((2, 3), (2,), (3,)):
+                if all(w.shape[a] > 1 for a in axes):
+                    distance = np.abs(w - np.flip(w, axis=axes)).reshape(len(w), -1).max(axis=1)
+                    assert np.all(distance >= oracle.ASYMMETRY), (case.id, axes)
+    lecture = np.array(LECTURE_KERNEL)
+    for flip in (lecture[::-1, ::-1], lecture[::-1], lecture[:, ::-1], lecture.T):
+        assert not np.array_equal(flip, lecture)
 
 
 def test_speed_text():

@@ -20,8 +20,8 @@ import numpy as np
 from grader.calibration import Measurement
 from grader.exercises.backprop import oracle, probes
 from grader.exercises.backprop.test_public import (AFFINE_SHAPES, ELEMENTWISE_SHAPES, H,
-                                                   MLP_SIZES, SOFTMAX_SHAPES, TOL_LAYER,
-                                                   TOL_NETWORK)
+                                                   HE_SIZES, MLP_SIZES, RELU_ZEROS_SHAPE,
+                                                   SOFTMAX_SHAPES, TOL_LAYER, TOL_NETWORK)
 from grader.exercises.backprop.training import spiral_accuracy
 from grader.numgrad import (gradient_from_outputs, gradient_from_values, perturbations,
                             worst_relative_error)
@@ -40,6 +40,7 @@ def measure(reference: ModuleType, settings: Any, *, seeds: Sequence[int], devic
             accuracy, _ = spiral_accuracy(reference.train_mlp, settings, seed=10_000 + seed,
                                           hidden_sizes=hidden, learning_rate=lr)
             row[f"{label} spirals accuracy, hidden {tuple(hidden)}"] = accuracy
+        row["He initialisation |ratio - 1|"] = he_deviation(reference, rng)
         for key, value in row.items():
             values.setdefault(key, []).append(value)
         echo(f"seed {seed}: " + ", ".join(f"{k.split(',')[0]}={v:.3g}" for k, v in row.items()))
@@ -47,6 +48,8 @@ def measure(reference: ModuleType, settings: Any, *, seeds: Sequence[int], devic
     for key, vals in values.items():
         if "accuracy" in key:
             out.append(Measurement(key, settings.min_accuracy, "above", tuple(vals)))
+        elif key.startswith("He"):
+            out.append(Measurement(key, oracle.HE_TOLERANCE, "below", tuple(vals)))
         else:
             tol = TOL_NETWORK if key.startswith("mlp_loss numerical") else TOL_LAYER
             out.append(Measurement(f"{key} rel. error", tol, "below", tuple(vals)))
@@ -72,6 +75,9 @@ def gradient_errors(module: ModuleType, rng: np.random.Generator) -> dict[str, f
             numerical[kind].append(worst_relative_error(
                 dx, _numerical(module, f"{kind}_forward", [x], 0, dout)))
             autograd.append(worst_relative_error(dx, oracle.torch_elementwise(kind, x, dout)[1]))
+    x, dout = oracle.relu_case_with_zeros(rng, RELU_ZEROS_SHAPE)  # the torch check's third case
+    _, dx = probes.relu_roundtrip(module, x, dout)
+    autograd.append(worst_relative_error(dx, oracle.torch_elementwise("relu", x, dout)[1]))
     for n, c in SOFTMAX_SHAPES:
         scores, y = oracle.softmax_case(rng, n, c)
         _, dscores = module.softmax_cross_entropy(scores, y)
@@ -95,6 +101,18 @@ def gradient_errors(module: ModuleType, rng: np.random.Generator) -> dict[str, f
         np.array(losses[key]), params[key].shape, h=H)) for key in params)
     return {**{f"{layer} numerical": max(errors) for layer, errors in numerical.items()},
             "layers and mlp_loss torch": max(autograd), "mlp_loss numerical (L=3)": network}
+
+
+def he_deviation(module: ModuleType, rng: np.random.Generator) -> float:
+    """The largest ``|mean(W**2) / (2 / fan_in) - 1|`` over the layers of ``train_mlp``'s
+    initial params, as the initialisation check draws them (learning rate 0)."""
+    sizes = HE_SIZES
+    X, y = rng.normal(size=(8, sizes[0])), rng.integers(0, sizes[-1], 8)
+    params = module.train_mlp(X, y, hidden_sizes=tuple(sizes[1:-1]), num_classes=sizes[-1],
+                              epochs=1, learning_rate=0.0, batch_size=8, reg=0.0,
+                              seed=int(rng.integers(2**31)))
+    return max(abs(float(np.mean(params[f"W{l}"] ** 2)) / (2.0 / fan_in) - 1.0)
+               for l, fan_in in enumerate(sizes[:-1], start=1))
 
 
 def _numerical(module: ModuleType, name: str, args: list, wrt: int,

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from grader.expect import expect_array, expect_close, expect_type, fail, short, type_name
-from grader.numgrad import expect_gradient, random_upstream, well_conditioned
+from grader.numgrad import (expect_gradient, random_upstream, relative_error,
+                            well_conditioned)
 
 # Every ReLU input of a network's numerical check is at least this far from 0: 100 times the finite
 # difference step (1e-5), so no perturbation crosses the kink.
@@ -169,6 +170,38 @@ def elementwise_case(rng: np.random.Generator, kind: str,
     raise RuntimeError(f"could not draw a well-conditioned {kind} case")
 
 
+def relu_case_with_zeros(rng: np.random.Generator,
+                         shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, dout)`` for ReLU with about a third of ``x`` exactly 0 (and at least one zero in
+    every row), the rest at least 0.1 from it; a well-conditioned upstream gradient."""
+    for _ in range(TRIES):
+        x = away_from_zero(rng, shape)
+        zeros = rng.random(shape) < 1 / 3
+        zeros[..., 0] = True
+        x[zeros] = 0.0
+        dout = random_upstream(shape, rng)
+        if np.all(np.abs(dout) >= GRAD_FLOOR):
+            return x, dout
+    raise RuntimeError("could not draw a ReLU case with zeros")
+
+
+def expect_zero_at_the_kink(dx: Any, expected: np.ndarray, x: np.ndarray, *, tol: float,
+                            what: str) -> None:
+    """When ``dx`` is wrong only where ``x == 0``, say so (the contract: 0 there, as in torch).
+
+    Anything else (wrong form, wrong values elsewhere) is left to ``expect_gradient``."""
+    if not (isinstance(dx, np.ndarray) and dx.shape == expected.shape and dx.dtype.kind == "f"
+            and np.all(np.isfinite(dx))):
+        return
+    wrong = ~(relative_error(dx, expected) <= tol)
+    if wrong.any() and np.all(x[wrong] == 0):
+        idx = tuple(int(i) for i in np.argwhere(wrong)[0])
+        fail(f"{what}: dx: wrong at {int(wrong.sum())} of {int((x == 0).sum())} input(s) that are "
+             f"exactly 0, e.g. index {idx}: yours {float(dx[idx]):.8g}, expected 0. The gradient "
+             "of max(x, 0) is dout where x > 0 and 0 elsewhere, x == 0 included (as in torch): "
+             "keep dout only where x > 0 (masking only x < 0 lets it through at 0)")
+
+
 def softmax_case(rng: np.random.Generator, n: int, c: int) -> tuple[np.ndarray, np.ndarray]:
     """``(scores, y)`` with a well-conditioned true ``dscores`` (no class all but impossible)."""
     for _ in range(TRIES):
@@ -259,3 +292,85 @@ def expect_param_gradient(grads: dict[str, Any], expected: dict[str, np.ndarray]
     """``grads[key]`` (a student's, keys already validated) against ``expected[key]``."""
     expect_gradient(grads[key], expected[key], name=f"grads[{key!r}]", tol=tol, what=what,
                     reference=reference, shape_of=f"params[{key!r}]", dtype="float64")
+
+
+# ---------------------------------------------------------------- how train_mlp trains
+
+# He initialisation: mean(W**2) / (2 / fan_in) must lie within 1 +- HE_TOLERANCE for every layer.
+# For n independent N(0, 2 / fan_in) weights, n * ratio is chi-square with n degrees of freedom:
+# for the check's smallest layer (128 x 40 = 5120 weights) P(|ratio - 1| > 0.2) = 8.6e-22, so the
+# three layers together fail a right initialisation with probability below 1e-21 (design: at most
+# 1e-9). Xavier's 1 / fan_in (ratio 0.5), 3 / fan_in (1.5) or a std of 2 / fan_in are far outside.
+HE_TOLERANCE = 0.2
+
+
+def expect_he_initialisation(params: dict[str, np.ndarray], sizes: list[int], *,
+                             what: str) -> None:
+    """Validated ``params`` (see :func:`expect_params`) are a He initialisation: weights of
+    variance 2 / fan_in (mean 0 known, so the raw second moment), biases exactly 0."""
+    for layer, fan_in in enumerate(sizes[:-1], start=1):
+        w, b = params[f"W{layer}"], params[f"b{layer}"]
+        ratio = float(np.mean(w * w)) / (2.0 / fan_in)
+        if not (abs(ratio - 1.0) <= HE_TOLERANCE):
+            fail(f"{what}: params['W{layer}'] (fan_in {fan_in}) has mean square "
+                 f"{float(np.mean(w * w)):.4g}, {ratio:.3g} times He initialisation's variance "
+                 f"2 / fan_in = {2.0 / fan_in:.4g} (allowed: a factor 1 +- {HE_TOLERANCE}); draw "
+                 "Wl ~ Normal(0, std = sqrt(2 / fan_in)), e.g. rng.normal(0.0, np.sqrt(2.0 / "
+                 "fan_in), (fan_in, fan_out))")
+        if not np.all(b == 0):
+            idx = int(np.argmax(b != 0))
+            fail(f"{what}: params['b{layer}'][{idx}] is {float(b[idx])!r}; biases start at 0")
+
+
+def expect_minibatches(calls: Any, *, n: int, batch_size: int, epochs: int, what: str) -> None:
+    """``calls`` (the sample indices of each ``mlp_loss`` call during ``train_mlp``) are
+    ``epochs`` epochs, each a fresh permutation of ``range(n)`` cut into minibatches of
+    ``batch_size`` (the last smaller). Calls on the whole training set (an epoch's loss for
+    logging) and a repeated call on the same minibatch are allowed and ignored."""
+    expect_type(calls, list, what=what)
+    if not calls:
+        fail(f"{what}: your train_mlp never called mlp_loss; each step must call "
+             "mlp_loss(params, X[batch], y[batch], reg=reg) on its minibatch (the contract)")
+    if any(not isinstance(call, list) or any(not isinstance(i, int) for i in call)
+           for call in calls):
+        fail(f"{what}: could not read the minibatches passed to mlp_loss")
+    if any(i < 0 for call in calls for i in call):
+        fail(f"{what}: mlp_loss was called with rows that are not rows of the training X; pass "
+             "the minibatch X[batch] itself (float64, unchanged)")
+    steps: list[list[int]] = []
+    for call in calls:
+        if len(call) == n and n > batch_size:
+            continue  # the whole training set: a loss for logging, not a step
+        if steps and call == steps[-1]:
+            continue  # the same minibatch twice in a row (loss, then gradients)
+        steps.append(call)
+    sizes = [batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])
+    per_epoch = len(sizes)
+    if len(steps) != epochs * per_epoch:
+        shown = [len(s) for s in steps[:8]]
+        fail(f"{what}: expected {epochs} epochs x {per_epoch} minibatches (sizes {sizes}) = "
+             f"{epochs * per_epoch} calls of mlp_loss, got {len(steps)} (sizes of the first: "
+             f"{shown}); each epoch visits every sample once, in minibatches of batch_size, "
+             "the last one smaller when batch_size does not divide N")
+    orders = []
+    for epoch in range(epochs):
+        group = steps[epoch * per_epoch:(epoch + 1) * per_epoch]
+        got_sizes = [len(s) for s in group]
+        if got_sizes != sizes:
+            fail(f"{what}: epoch {epoch + 1}: minibatch sizes {got_sizes}, expected {sizes} "
+                 "(every sample once per epoch: minibatches order[start:start + batch_size] "
+                 "for start in range(0, N, batch_size))")
+        order = [i for s in group for i in s]
+        if sorted(order) != list(range(n)):
+            missing = sorted(set(range(n)) - set(order))
+            twice = sorted({i for i in order if order.count(i) > 1})
+            fail(f"{what}: epoch {epoch + 1} does not visit every sample exactly once: missing "
+                 f"{missing[:5]}{'...' if len(missing) > 5 else ''}, more than once "
+                 f"{twice[:5]}{'...' if len(twice) > 5 else ''}")
+        orders.append(order)
+    if orders[0] == list(range(n)):
+        fail(f"{what}: epoch 1 visits the samples in their original order; shuffle every epoch "
+             "(e.g. order = rng.permutation(N))")
+    if all(order == orders[0] for order in orders[1:]):
+        fail(f"{what}: every epoch visits the samples in the same order; draw a fresh "
+             "permutation at the start of each epoch")

@@ -87,3 +87,31 @@ def mlp_losses(module: ModuleType, params: dict[str, np.ndarray], X: np.ndarray,
             result = _pair(module.mlp_loss({**params, key: value}, X, y, reg=reg), "mlp_loss")
             losses[key].append(result[0])
     return losses
+
+
+def train_minibatches(module: ModuleType, X: np.ndarray, y: np.ndarray,
+                      kwargs: dict[str, Any]) -> list[list[int]]:
+    """The rows of ``X`` (as indices) of every call that ``train_mlp`` makes to ``mlp_loss``.
+
+    ``mlp_loss`` is wrapped for the duration of one ``train_mlp(X, y, **kwargs)`` call and put
+    back afterwards; a row that is not one of ``X``'s is recorded as -1. The judge decides what
+    the calls mean (minibatches, epochs, order).
+    """
+    rows = np.asarray(X, dtype=np.float64)
+    index = {row.tobytes(): i for i, row in enumerate(rows)}
+    calls: list[list[int]] = []
+    original = module.mlp_loss
+
+    def recording(*args: Any, **kw: Any) -> Any:
+        Xb = args[1] if len(args) > 1 else kw.get("X")
+        batch = np.asarray(Xb, dtype=np.float64)
+        batch = batch.reshape(len(batch), -1) if batch.ndim else batch.reshape(1, -1)
+        calls.append([index.get(row.tobytes(), -1) for row in batch])
+        return original(*args, **kw)
+
+    module.mlp_loss = recording
+    try:
+        module.train_mlp(X, y, **kwargs)
+    finally:
+        module.mlp_loss = original
+    return calls

@@ -47,6 +47,7 @@ def test_train_mlp_with_two_hidden_layers_classifies_held_out_spirals(student, s
 
 
 @pytest.mark.points(1)
+@pytest.mark.gated_by("test_train_mlp_classifies_held_out_spirals")
 def test_train_mlp_is_reproducible_from_its_seed(student, seed):
     X, y = make_spirals(30, seed=seed)
     kwargs = dict(hidden_sizes=(8,), num_classes=3, epochs=2, learning_rate=0.1, batch_size=16,

@@ -55,7 +55,7 @@ def expect_spiral_accuracy(student: Any, settings: Any, *, seed: int,
     if feedback is not None:
         feedback.info(f"held-out accuracy on {n_test} spiral points: {accuracy:.3f} "
                       f"(needed: {settings.min_accuracy:.3f})")
-    if accuracy < settings.min_accuracy:
+    if not (accuracy >= settings.min_accuracy):  # NaN-safe: a NaN accuracy fails
         fail(f"{what}: the trained network classifies {accuracy:.1%} of {n_test} held-out spiral "
              f"points correctly; at least {settings.min_accuracy:.0%} is needed (the reference "
              "reaches it on every calibration seed). Check that every step updates the "

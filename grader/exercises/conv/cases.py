@@ -7,18 +7,21 @@ from __future__ import annotations
 
 from grader.exercises.conv.oracle import ConvCase, PoolCase
 
-# The lecture's worked example: a 5x5 binary image and the 3x3 "X" kernel, no padding, stride 1.
+# The lecture's worked example: a 5x5 binary image and a 3x3 "7"-shaped kernel, no padding,
+# stride 1. The kernel is asymmetric on purpose: flipped (a true convolution), upside down,
+# left-right or transposed it gives another output (in 7 of the 9 positions or more), so a kernel
+# flip cannot pass this check. (The lecture's old "X" kernel was symmetric and let a flip pass.)
 LECTURE_IMAGE = [[1, 1, 1, 0, 0],
                  [0, 1, 1, 1, 0],
                  [0, 0, 1, 1, 1],
                  [0, 0, 1, 1, 0],
                  [0, 1, 1, 0, 0]]
-LECTURE_KERNEL = [[1, 0, 1],
-                  [0, 1, 0],
-                  [1, 0, 1]]
-LECTURE_OUTPUT = [[4, 3, 4],
-                  [2, 4, 3],
-                  [2, 3, 4]]
+LECTURE_KERNEL = [[1, 1, 1],
+                  [0, 0, 1],
+                  [0, 0, 1]]
+LECTURE_OUTPUT = [[5, 4, 2],
+                  [4, 5, 3],
+                  [3, 3, 3]]
 
 # Strides 1, 2, 3; paddings 0, 1, 2; odd, even and non-square kernels; N = 1 and N > 1; C > 1.
 # With stride > 1, the common wrong formulas for H' ((H + 2*padding - HH + 1) // stride, or
@@ -34,10 +37,24 @@ FORWARD_CASES = [
 ]
 
 # Small enough for central differences (2 * size forward calls per input, one worker call).
+# The last two are the edge cases public implementations get wrong: padding = 0 (cropping the
+# padded gradient with [p:-p] leaves nothing when p = 0) and a stride that does not divide
+# H + 2p - HH (here 8 = 9 + 2 - 3 and 8 = 8 + 2 - 2 with stride 3: the windows never reach the last
+# 2 rows and columns of the padded input, one more than the padding, so a gradient sized from the
+# output, (H' - 1) * stride + HH, misses a row and a column of x itself). Each case is its own
+# check, so each of these slips costs its case.
 BACKWARD_CASES = [
     ConvCase(x=(2, 3, 6, 6), w=(4, 3, 3, 3), stride=1, padding=1),
     ConvCase(x=(2, 2, 7, 6), w=(3, 2, 3, 2), stride=2, padding=2),
+    ConvCase(x=(2, 3, 6, 5), w=(4, 3, 3, 2), stride=1, padding=0),
+    ConvCase(x=(2, 2, 9, 8), w=(3, 2, 3, 2), stride=3, padding=1),
 ]
+
+# A 1x1 kernel and no bias: out[n, f] = sum over c of w[f, c] * x[n, c]. It judges only that the
+# forward computes with its inputs (not zeros, not its input), so it is robust to the common
+# slips (flip, padding, stride, bias) and is the evidence that the shape and argument checks wait
+# for (see their gated_by markers).
+CHANNEL_CASE = ConvCase(x=(2, 3, 4, 5), w=(4, 3, 1, 1))
 
 # Non-overlapping (stride = window, the default), overlapping, and sizes that leave a remainder.
 POOL_CASES = [

@@ -5,18 +5,23 @@ and is validated here in the order type -> shape -> dtype -> finite -> values be
 arithmetic, so an odd return value fails the check with a message instead of crashing the grader.
 
 Tolerances (calibrated with ``calibrate.py``, ``dlgrade calibrate conv --seeds 100``; float64):
-- FORWARD_RTOL/ATOL: the reference differs from torch by at most 1.4e-13 (scaled as in
+- FORWARD_RTOL/ATOL: the reference differs from torch by at most 3.2e-13 (scaled as in
   ``expect_array``); a float64 loop that sums in another order stays as close. Real slips (flip,
   padding, bias, stride) are O(1) off.
 - TORCH_GRAD_TOL: per-element relative error ``|a-b| / max(1e-8, |a|+|b|)`` against torch
   autograd. Absolute differences are ~1e-15, so only elements near zero have a relative error
-  above 1e-12 (measured worst 2.0e-11).
+  above 1e-12 (measured worst 1.2e-10).
 - NUMERICAL_GRAD_TOL with step H: central differences of the student's *own* forward. Every layer
   here is linear in each of its inputs (max pooling piecewise linear, and the checks' inputs keep
   every value 0.009 or more from the others, so a step of H never changes a window's maximum):
   the central difference has no truncation error at all and only rounding, ~1e-16 * |f| / H,
   remains. So H = 1e-3 rather than numgrad's usual 1e-5: 100x less rounding, same exactness.
-  Measured worst for the reference 5.4e-8 (on near-zero elements); a real slip gives >= 1e-2.
+  Measured worst for the reference 1.4e-8 (on near-zero elements); a real slip gives >= 1e-2.
+
+Every comparison is NaN-safe: ``_close`` tests ``|got - torch| <= tol`` (NaN is never close), and
+the gradient checks use grader.numgrad's ``not (err <= tol)``. The numerical checks also require
+the student's forward to be right on their input first (``run_roundtrip(forward_must_match=True)``):
+central differences of a zero or identity forward are matched by a zero or pass-through backward.
 """
 
 from __future__ import annotations
@@ -32,10 +37,10 @@ from grader.errors import Missing
 from grader.expect import expect_array, fail, type_name
 from grader.numgrad import expect_gradient, gradient_from_values, perturbations, relative_error
 
-FORWARD_RTOL = 1e-8  # reference's worst over 100 seeds 1.4e-13 (calibrate.py): margin ~7e4
+FORWARD_RTOL = 1e-8  # reference's worst over 100 seeds 3.2e-13 (calibrate.py): margin ~3e4
 FORWARD_ATOL = 1e-10  # for outputs near zero; rounding there is ~1e-15
-TORCH_GRAD_TOL = 1e-6  # reference's worst over 100 seeds 2.0e-11 (near-zero elements): margin 5e4
-NUMERICAL_GRAD_TOL = 1e-4  # reference's worst over 100 seeds 5.4e-8 with H: margin ~1.8e3
+TORCH_GRAD_TOL = 1e-6  # reference's worst over 100 seeds 1.2e-10 (near-zero elements): margin 8e3
+NUMERICAL_GRAD_TOL = 1e-4  # reference's worst over 100 seeds 1.4e-8 with H: margin ~7e3
 H = 1e-3  # exact for these (piecewise) linear layers; see the module docstring
 
 GRAD_NAMES = {"conv2d": ("dx", "dw", "db"), "max_pool2d": ("dx",), "avg_pool2d": ("dx",)}
@@ -60,8 +65,27 @@ class ConvCase:
         return {"stride": self.stride, "padding": self.padding}
 
     def inputs(self, rng: np.random.Generator) -> dict:
-        return {"x": rng.normal(size=self.x), "w": rng.normal(size=self.w),
+        """Normal x, w, b; every filter of w asymmetric (see :func:`asymmetric_kernels`)."""
+        return {"x": rng.normal(size=self.x), "w": asymmetric_kernels(rng, self.w),
                 "b": rng.normal(size=self.w[0])}
+
+
+# Every filter differs from itself flipped (a true convolution), upside down and left-right by
+# at least this much somewhere, so that no kernel flip can pass a forward check by symmetry.
+ASYMMETRY = 0.1
+
+
+def asymmetric_kernels(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Normal filters of ``shape`` (F, C, HH, WW), each redrawn until it is asymmetric under
+    every flip its size allows (a 1x1 filter, or a 1-wide axis, has nothing to flip)."""
+    w = rng.normal(size=shape)
+    flips = [f for f, n in (((2, 3), shape[2] * shape[3]), ((2,), shape[2]), ((3,), shape[3]))
+             if n > 1]
+    for f in range(shape[0]):
+        while any(not (np.abs(w[f] - np.flip(w[f], axis=tuple(a - 1 for a in axes))).max()
+                       >= ASYMMETRY) for axes in flips):
+            w[f] = rng.normal(size=shape[1:])
+    return w
 
 
 @dataclass(frozen=True)
@@ -161,15 +185,33 @@ def check_forward_output(out: Any, layer: str, inputs: dict, options: dict, what
     if _close(got, expected):
         return
     if layer == "conv2d":
-        flipped = torch_forward(layer, {**inputs, "w": inputs["w"][:, :, ::-1, ::-1]}, options)
-        if _close(got, flipped):
-            fail(f"{what}: you flipped the kernel: this is a convolution, torch's conv2d is a "
-                 "cross-correlation (out[n, f, i, j] = b[f] + sum over c, p, q of "
-                 "xpad[n, c, i*stride + p, j*stride + q] * w[f, c, p, q], with w not flipped)")
+        flip = flipped_kernel(got, inputs, options)
+        if flip:
+            fail(f"{what}: {flip}")
         unbiased = torch_forward(layer, {**inputs, "b": np.zeros_like(inputs["b"])}, options)
         if _close(got, unbiased):
             fail(f"{what}: the bias b is missing: out[n, f] must include + b[f]")
     expect_array(got, expected, what=what, rtol=FORWARD_RTOL, atol=FORWARD_ATOL)
+
+
+FLIP_HINT = "this looks like a flipped kernel (convolution instead of cross-correlation)"
+CROSS_CORRELATION = ("out[n, f, i, j] = b[f] + sum over c, p, q of "
+                     "xpad[n, c, i*stride + p, j*stride + q] * w[f, c, p, q], with w not flipped")
+
+
+def flipped_kernel(got: np.ndarray, inputs: dict, options: dict) -> str | None:
+    """A message when ``got`` is conv2d's output with the kernel flipped (both axes: a true
+    convolution; or one axis), else None. ``got`` has the right shape already."""
+    for axes, how in (((2, 3), FLIP_HINT),
+                      ((2,), "this looks like a kernel flipped upside down (rows reversed)"),
+                      ((3,), "this looks like a kernel flipped left-right (columns reversed)")):
+        w = np.flip(inputs["w"], axis=axes)
+        if np.array_equal(w, inputs["w"]):
+            continue  # nothing to flip (a 1-wide axis): a flip cannot be told apart
+        if _close(got, torch_forward("conv2d", {**inputs, "w": w}, options)):
+            return (f"{how}: torch's conv2d, and this exercise, compute a cross-correlation: "
+                    f"{CROSS_CORRELATION}")
+    return None
 
 
 def _close(got: np.ndarray, expected: np.ndarray) -> bool:
@@ -177,17 +219,28 @@ def _close(got: np.ndarray, expected: np.ndarray) -> bool:
 
 
 def run_roundtrip(student: Any, layer: str, inputs: dict, options: dict,
-                  rng: np.random.Generator, what: str) -> tuple[np.ndarray, list[Any]]:
+                  rng: np.random.Generator, what: str, *,
+                  forward_must_match: bool = False) -> tuple[np.ndarray, list[Any]]:
     """Forward + backward in the worker with a random upstream gradient.
 
     Validates the forward output's form and the backward result's structure; returns ``dout``
     and the list of gradients (one per input, unchecked values).
+
+    ``forward_must_match``: for the checks against numerical gradients of the student's own
+    forward. Those say something about the backward only where the forward is right: a forward
+    that returns zeros (or its input) has a zero (or pass-through) gradient, which a backward
+    doing nothing matches. So the forward's values on this very input must match torch first.
     """
-    shape = torch_forward(layer, inputs, options).shape
+    expected = torch_forward(layer, inputs, options)
+    shape = expected.shape
     dout = rng.normal(size=shape)
     answer = probe(student, "roundtrip", layer, inputs, options, dout)
     out = take_out(answer, what)
     expect_array(out, shape=shape, dtype=np.float64, what=f"{what} (forward output)")
+    if forward_must_match and not _close(out, expected):
+        fail(f"{what}: your {layer}_forward gives wrong values on this input (the forward checks "
+             "say where), so the numerical gradient of your forward cannot vouch for your "
+             f"{layer}_backward: this check is paid when your forward is right on this input")
     grads = answer["grads"]
     if layer == "conv2d":
         if not isinstance(grads, (tuple, list)) or len(grads) != 3:
@@ -198,12 +251,43 @@ def run_roundtrip(student: Any, layer: str, inputs: dict, options: dict,
 
 
 def expect_gradients(got: list[Any], expected: list[np.ndarray], layer: str, *, tol: float,
-                     what: str, reference: str) -> None:
-    """Each gradient: type, shape (named after its input), dtype float64, finite, values."""
+                     what: str, reference: str, options: dict | None = None,
+                     kernel: tuple[int, ...] | None = None) -> None:
+    """Each gradient: type, shape (named after its input), dtype float64, finite, values.
+
+    For conv2d, ``options`` (stride, padding) and ``kernel`` (w's shape) let a wrongly shaped
+    ``dx`` say which edge case it missed (padding 0, a stride that leaves rows unvisited)."""
     for name, g, e in zip(GRAD_NAMES[layer], got, expected):
         if isinstance(g, np.ndarray) and g.shape == e.shape and g.dtype != np.float64:
             fail(f"{what}: {name}: expected dtype float64, got dtype {g.dtype}")
+        if (name == "dx" and layer == "conv2d" and options is not None and kernel is not None
+                and isinstance(g, np.ndarray) and g.shape != e.shape):
+            hint = dx_shape_hint(g.shape, e.shape, options, kernel)
+            if hint:
+                fail(f"{what}: dx: expected shape {e.shape} (the shape of x), got shape "
+                     f"{g.shape}: {hint}")
         expect_gradient(g, e, name=name, tol=tol, what=what, reference=reference)
+
+
+def dx_shape_hint(got: tuple[int, ...], want: tuple[int, ...], options: dict,
+                  kernel: tuple[int, ...]) -> str | None:
+    """Why a conv2d ``dx`` has the wrong spatial size, for the two edge cases that public
+    implementations miss; None when neither explains it."""
+    if len(got) != 4 or got[:2] != want[:2]:
+        return None
+    p, s = options["padding"], options["stride"]
+    if p == 0 and 0 in got[2:]:
+        return ("with padding=0 there is nothing to crop, and a slice like dxpad[:, :, p:-p] is "
+                "empty when p = 0; crop with dxpad[:, :, p:p + H, p:p + W] instead")
+    spans = [want[2] + 2 * p - kernel[2], want[3] + 2 * p - kernel[3]]
+    unvisited = [d % s for d in spans]
+    if any(unvisited) and all(g <= w for g, w in zip(got[2:], want[2:])):
+        return (f"with stride {s}, the windows never reach the last {unvisited[0]} row(s) and "
+                f"{unvisited[1]} column(s) of the padded input ((H + 2p - HH) % stride, "
+                "(W + 2p - WW) % stride); those pixels still belong to x, with gradient 0, so size "
+                "the padded gradient like the padded input (N, C, H + 2p, W + 2p), not from the "
+                "output size")
+    return None
 
 
 def numerical_gradients(student: Any, layer: str, inputs: dict, options: dict,

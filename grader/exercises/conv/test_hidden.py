@@ -28,6 +28,8 @@ HIDDEN_CONV = [
 HIDDEN_POOL = [
     PoolCase(x=(3, 4, 9, 9), kernel_size=4, stride=2),
     PoolCase(x=(2, 3, 10, 7), kernel_size=2, stride=3),
+    PoolCase(x=(2, 3, 3, 3), kernel_size=3),  # the window is the whole input: a 1x1 output
+    PoolCase(x=(2, 2, 5, 6), kernel_size=1, stride=2),  # a 1x1 window: subsampling
 ]
 
 
@@ -56,7 +58,7 @@ def test_conv_forward_and_backward_on_hidden_cases(student, reference, rng, case
     oracle.check_forward_output(oracle.take_out(answer, fwd), "conv2d", inputs, case.options, fwd)
     expected = oracle.torch_gradients("conv2d", inputs, case.options, dout)
     oracle.expect_gradients(grads, expected, "conv2d", tol=oracle.TORCH_GRAD_TOL, what=what,
-                            reference="torch autograd")
+                            reference="torch autograd", options=case.options, kernel=case.w)
 
 
 @pytest.mark.points(1)

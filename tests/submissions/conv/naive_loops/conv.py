@@ -8,6 +8,10 @@ import numpy as np
 
 
 def conv2d_forward(x, w, b, *, stride=1, padding=0):
+    if x.ndim != 4 or w.ndim != 4 or b.shape != (w.shape[0],):
+        raise ValueError("x and w must be 4-D and b of shape (F,)")
+    if stride < 1 or padding < 0:
+        raise ValueError("stride must be >= 1 and padding >= 0")
     N, C, H, W = x.shape
     F, C2, HH, WW = w.shape
     if C != C2:
@@ -49,7 +53,7 @@ def conv2d_backward(dout, cache):
 
 
 def _pool_shape(x, kernel_size, stride):
-    if kernel_size < 1 or (stride is not None and stride < 1):
+    if x.ndim != 4 or kernel_size < 1 or (stride is not None and stride < 1):
         raise ValueError("kernel_size and stride must be >= 1")
     s = kernel_size if stride is None else stride
     N, C, H, W = x.shape
