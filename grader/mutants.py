@@ -8,7 +8,8 @@ contract (signatures, docstrings) that a student receives as it is. Each mutant 
 points, and the report says which checks killed it. A mutant that survives is either a gap in
 the checks or equivalent to the reference; equivalents are listed, each with its reason, in the
 reviewed file ``grader/exercises/<id>/equivalent_mutants.yml``. Mutations inside the message of a
-raised exception are not made: the contract names the exception type, not its wording.
+raised exception or a type hint are not made: the contract names the exception type, not its
+wording, and hints do not run.
 """
 
 from __future__ import annotations
@@ -180,7 +181,7 @@ def make_mutants(exercise: str, source: str) -> tuple[list[Mutant], int]:
         positions = [(node, start) for node in ast_nodes(get_ast(source))
                      for start, _ in operator.mutation_positions(node)]
         for occurrence, (node, start) in enumerate(positions):
-            if start[0] not in region or _in_error_message(node):
+            if start[0] not in region or _in_error_message(node) or _in_annotation(node):
                 continue
             mutated = mutate_code(source, operator, occurrence)
             if mutated is None or mutated in seen or not _compiles(mutated):
@@ -207,6 +208,23 @@ def _in_error_message(node: object) -> bool:
         if parent.type == "raise_stmt":
             return in_call
         parent = parent.parent
+    return False
+
+
+def _in_annotation(node: object) -> bool:
+    """Whether ``node`` is part of a type hint (``x: int | None``, ``-> int``): hints do not run,
+    so ``int | None`` -> ``int + None`` changes nothing a check could see."""
+    child, parent = node, getattr(node, "parent", None)
+    while parent is not None and parent.type != "file_input":
+        kids = parent.children
+        if parent.type == "tfpdef" and kids.index(child) > 0:
+            return True
+        if parent.type == "annassign" and kids.index(child) == 1:
+            return True
+        if parent.type == "funcdef":
+            at = kids.index(child)
+            return at > 0 and getattr(kids[at - 1], "value", None) == "->"
+        child, parent = parent, parent.parent
     return False
 
 

@@ -25,14 +25,21 @@ SOURCE = '''def f(a, b):
 
 
 LIMIT = 3 + 4
+
+# BEGIN SOLUTION
+def _helper(x: int | None = None) -> int | None:
+    y: int | None = x
+    return y
+# END SOLUTION
 '''
 
 
 def test_only_the_solution_regions_are_mutated():
-    assert solution_lines(SOURCE) == {4, 5, 6}
+    assert solution_lines(SOURCE) == {4, 5, 6, 13, 14, 15}
     mutants, skipped = make_mutants("toy", SOURCE)
     assert mutants and skipped == 0
-    assert {m.line for m in mutants} == {4, 5}  # not the error message on line 6
+    # not the error message on line 6, nor the type hints of _helper
+    assert {m.line for m in mutants} == {4, 5}
     assert all(m.function == "f" for m in mutants)
     changed = {(m.before, m.after) for m in mutants}
     assert ("if a < 0:", "if a <= 0:") in changed
