@@ -16,7 +16,7 @@ import pytest
 
 from grader.errors import GraderError
 from grader.plugin import FEEDBACK, META, STATE, Feedback, GradingState, exercise_of, resolve_device
-from grader.student import Student
+from grader.sandbox.student import Student
 
 
 def _state(request: pytest.FixtureRequest) -> GradingState:

@@ -23,8 +23,8 @@ import pytest
 from grader.config import VISIBILITIES, Config, ExerciseConfig
 from grader.errors import CheckFailure, GraderError, Missing, StudentError
 from grader.results import CheckResult
-from grader.sandbox import ProgressFn, Runtime
-from grader.student import Student
+from grader.sandbox.process import ProgressFn, Runtime
+from grader.sandbox.student import Student
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from grader import fixtures
 from grader.plugin import CheckMeta, DlgradePlugin, GradingState
 from grader.results import Report
 from grader.delivery.intake import Intake, take_submission
-from grader.sandbox import ProgressFn, Runtime, prepare_runtime
+from grader.sandbox.process import ProgressFn, Runtime, prepare_runtime
 
 CHECKS_INI = Path(__file__).parent / "checks.ini"
 

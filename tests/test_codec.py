@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from grader import codec
+from grader.sandbox import codec
 
 
 def roundtrip(value):

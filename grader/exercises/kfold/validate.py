@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.codec import Opaque
+from grader.sandbox.codec import Opaque
 from grader.expect import fail, short, type_name
 
 Folds = list[tuple[np.ndarray, np.ndarray]]

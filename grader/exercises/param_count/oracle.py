@@ -17,7 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from grader.exercises.param_count.probes import DESCRIPTIONS, build_model
-from grader.codec import Opaque
+from grader.sandbox.codec import Opaque
 from grader.expect import fail, short, type_name
 
 Pair = int | tuple[int, int]

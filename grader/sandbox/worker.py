@@ -1,11 +1,11 @@
 """The worker: the only process that runs submission code.
 
-Started by the judge as ``python -I -m grader.worker SPEC_JSON`` in a temporary directory that
+Started by the judge as ``python -I -m grader.sandbox.worker SPEC_JSON`` in a temporary directory that
 holds only the submitted module, with stdout/stderr going to a capture file and two pipes for the
 protocol. It sets its own resource limits before importing anything of the student's, imports the
 module, says hello, then serves requests until the judge closes the request pipe.
 
-Frames are an 8-byte big-endian length and a JSON payload (see ``grader.codec``). A request is
+Frames are an 8-byte big-endian length and a JSON payload (see ``grader.sandbox.codec``). A request is
 ``{"op": "call"|"probe", "name": str, "args": [...], "kwargs": {...}}``; the answer is
 ``{"ok": true, "value": ...}`` or ``{"ok": false, ...}`` describing the exception; a probe that
 takes a ``progress`` argument may send ``{"progress": [done, total, label]}`` frames before it. The worker never
@@ -24,7 +24,7 @@ import sys
 import traceback
 from typing import Any
 
-from grader import codec
+from grader.sandbox import codec
 
 
 def main(argv: list[str]) -> int:

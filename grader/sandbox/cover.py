@@ -1,13 +1,13 @@
 """Start a worker as an unprivileged user that cannot see the references or the hidden checks.
 
-Run by the judge, as root, as ``python -I -m grader.cover SPEC_JSON``; nothing of the student's
+Run by the judge, as root, as ``python -I -m grader.sandbox.cover SPEC_JSON``; nothing of the student's
 has run yet. It enters a new mount namespace, covers each folder in ``spec["dirs"]`` with an
 empty read-only tmpfs and each file in ``spec["files"]`` with ``/dev/null`` (only in that
 namespace: the checkout itself is left as it was), drops to ``spec["uid"]``/``spec["gid"]`` with
 no supplementary groups, and ``exec``s ``spec["argv"]`` (the worker), keeping its pipes.
 
 With ``spec["probe"]`` it does the same and then, as the user, prints a JSON list of the covered
-paths it can still read, instead of ``exec``: :func:`grader.sandbox.prepare_runtime` asks this
+paths it can still read, instead of ``exec``: :func:`grader.sandbox.process.prepare_runtime` asks this
 once per grading run to learn whether covering works on this kernel and in this container.
 """
 

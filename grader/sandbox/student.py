@@ -1,6 +1,6 @@
 """The proxy checks call: ``student.f(...)`` and ``student.probe(...)``.
 
-It starts a :class:`~grader.sandbox.Worker` lazily, restarts it after a crash or a timeout,
+It starts a :class:`~grader.sandbox.process.Worker` lazily, restarts it after a crash or a timeout,
 charges every call to the exercise's time budget, and turns every failure into a
 ``StudentError`` with a message a student can act on.
 """
@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from grader import codec
+from grader.sandbox import codec
 from grader.config import ExerciseConfig
 from grader.errors import BadOutput, Crashed, ImportFailed, Missing, Raised, StudentError, TimedOut
-from grader.sandbox import ProgressFn, Runtime, Worker
+from grader.sandbox.process import ProgressFn, Runtime, Worker
 
 MAX_MODULE_BYTES = 2 * 1024 * 1024
 

@@ -5,7 +5,7 @@
   when the drop is enforced, makes the references and hidden checks unreadable to that user.
 - :class:`Worker` is one live worker process (a fresh ``python -I`` per exercise, in a temporary
   directory holding only the submitted module, its own process group).
-- The proxy the checks call (``student.f(...)``) is :class:`grader.student.Student`.
+- The proxy the checks call (``student.f(...)``) is :class:`grader.sandbox.student.Student`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from grader.errors import BadOutput, Crashed, ImportFailed
 MARKER = "DLGRADE_WORKER_TOKEN"
 # Workers import this very engine (a bundle's copy, say), not whatever `grader` the interpreter
 # would find: `-I` ignores PYTHONPATH, so the folder holding the package goes on sys.path first.
-ENGINE_ROOT = str(Path(__file__).resolve().parents[1])
+ENGINE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 def engine_argv(python: str, module: str, *args: str) -> list[str]:
@@ -143,7 +143,7 @@ def prepare_runtime(config: Config) -> Runtime:
 
 def _cannot_start_as(uid: int, gid: int) -> str:
     try:
-        boot = f"import sys; sys.path.insert(0, {ENGINE_ROOT!r}); import grader.worker, numpy"
+        boot = f"import sys; sys.path.insert(0, {ENGINE_ROOT!r}); import grader.sandbox.worker, numpy"
         proc = subprocess.run([sys.executable, "-I", "-c", boot],
                               user=uid, group=gid, extra_groups=[], cwd="/", env=_base_env(1),
                               capture_output=True, timeout=60)
@@ -178,7 +178,7 @@ def _cover_fails(uid: int, gid: int, covered: dict) -> str:
     spec = {"dirs": list(covered["cover_dirs"]), "files": list(covered["cover_files"]),
             "uid": uid, "gid": gid, "probe": True}
     try:
-        proc = subprocess.run(engine_argv(sys.executable, "grader.cover", json.dumps(spec)),
+        proc = subprocess.run(engine_argv(sys.executable, "grader.sandbox.cover", json.dumps(spec)),
                               cwd="/", env=_base_env(1), capture_output=True, timeout=60)
         answer = json.loads(proc.stdout or b"{}")
     except (OSError, subprocess.SubprocessError, ValueError) as err:
@@ -238,14 +238,14 @@ class Worker:
         spec = {"exercise": self.exercise, "module": str(self.module_path),
                 "request_fd": req_r, "answer_fd": ans_w, "limits": self.runtime.limits}
         env = {**_base_env(self.runtime.threads), "HOME": str(self.home), MARKER: self.token}
-        argv = engine_argv(self.runtime.python, "grader.worker", json.dumps(spec))
+        argv = engine_argv(self.runtime.python, "grader.sandbox.worker", json.dumps(spec))
         drop = ({"user": self.runtime.uid, "group": self.runtime.gid, "extra_groups": []}
                 if self.runtime.dropped else {})
         if self.runtime.cover_dirs or self.runtime.cover_files:
             # the launcher (trusted, root) covers the hidden material, drops and execs argv
             cover = {"dirs": list(self.runtime.cover_dirs), "files": list(self.runtime.cover_files),
                      "uid": self.runtime.uid, "gid": self.runtime.gid, "argv": argv}
-            argv, drop = engine_argv(self.runtime.python, "grader.cover", json.dumps(cover)), {}
+            argv, drop = engine_argv(self.runtime.python, "grader.sandbox.cover", json.dumps(cover)), {}
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 argv,
