@@ -31,15 +31,33 @@ CONFIG_ENV = "DLGRADE_CONFIG"
 DEFAULT_CONFIG = Path(__file__).parent / "default_config.yml"
 
 
+ISOLATION = ("landlock", "namespaces", "uid")
+
+
 @dataclass(frozen=True)
 class SandboxConfig:
-    """How workers run. ``user`` is used only when the judge runs as root."""
+    """How workers run and what the judge accepts from them.
+
+    ``isolation`` names the mechanisms to use where the kernel offers them (all by default; a
+    test leaves some out to see what a platform without them gets): ``landlock`` (the worker
+    reads only the interpreter, its packages, a clean copy of the engine and its home, writes
+    only its home, and has no TCP and no signals or abstract sockets outside its domain),
+    ``namespaces`` (user, mount, pid and network namespaces: a private root with the same
+    view, a size-limited home, no network, and every process of the worker dies with it) and
+    ``uid`` (as root: each worker under a uid of its own from ``uid_range``). ``user`` is the
+    account used as root when ``uid`` is left out.
+    """
 
     user: str = "nobody"
+    isolation: tuple[str, ...] = ISOLATION
+    uid_range: tuple[int, ...] = (61000, 61999)  # first and last uid; as root, one per worker
+    home_mb: int = 512  # the worker's home (its only writable folder): size limit
     memory_mb: int = 6144  # RLIMIT_DATA per worker; RLIMIT_AS would break `import torch`
-    max_processes: int = 512  # RLIMIT_NPROC for the unprivileged user (threads count)
+    max_processes: int = 512  # RLIMIT_NPROC for the worker's user (threads count)
     output_limit_kb: int = 64  # of the student's stdout/stderr kept per exercise
-    response_limit_mb: int = 256  # largest answer the judge reads from a worker
+    answer_limit_mb: float = 16  # largest answer (one frame) the judge reads from a worker
+    answer_max_depth: int = 64  # nesting of lists/objects in one answer
+    answer_max_items: int = 200_000  # JSON values in one answer (arrays travel as .npy bytes)
     threads: int = 1  # OMP/MKL threads per worker: small models train faster on one (measured 30x on a loaded 2-core machine)
 
 
@@ -55,6 +73,7 @@ class ExerciseConfig:
     # Points of checks that are not shipped (a student release has no hidden checks): the public
     # checks are then scaled to ``points - hidden_points``, as in the full grade.
     hidden_points: float | None = None
+    answer_limit_mb: float | None = None  # this exercise's largest answer (default: sandbox's)
     settings: Any = None  # the exercise's Settings dataclass instance (or None)
 
 
@@ -136,8 +155,16 @@ def parse_config(raw: dict, path: Path) -> Config:
     sandbox = SandboxConfig(**_fields(raw.get("sandbox") or {}, SandboxConfig, "sandbox."))
     for f in dataclasses.fields(SandboxConfig):
         value = getattr(sandbox, f.name)
-        if isinstance(value, int) and value <= 0:  # 0 MB or 0 threads would kill every worker
+        if isinstance(value, (int, float)) and value <= 0:  # 0 MB or 0 threads kill every worker
             raise GraderError(f"sandbox.{f.name}: must be positive, got {value!r}")
+    unknown = sorted(set(sandbox.isolation) - set(ISOLATION))
+    if unknown:
+        raise GraderError(f"sandbox.isolation: unknown mechanism {unknown[0]!r} (known: "
+                          f"{', '.join(ISOLATION)})")
+    if (len(sandbox.uid_range) != 2 or not 0 < sandbox.uid_range[0] <= sandbox.uid_range[1]
+            or any(u in (0, 65534) for u in sandbox.uid_range)):
+        raise GraderError("sandbox.uid_range: expected [first, last] with 0 < first <= last, "
+                          f"not root or nobody, got {list(sandbox.uid_range)!r}")
     ex_raw = raw.get("exercises")
     if not isinstance(ex_raw, dict) or not ex_raw:
         raise GraderError("exercises: expected a mapping of exercise ids to their settings")
@@ -169,8 +196,8 @@ def _exercise(ex_id: str, raw: Any) -> ExerciseConfig:
     if "points" not in raw:
         raise GraderError(f"{where}.points: missing (how many points the exercise is worth)")
     values = _fields(raw, ExerciseConfig, where + ".", skip={"id", "settings"}, extra={"settings"})
-    for key in ("points", "time_limit", "call_timeout"):
-        if values.get(key, 1.0) <= 0:
+    for key in ("points", "time_limit", "call_timeout", "answer_limit_mb"):
+        if (values.get(key) or 1.0) <= 0:
             raise GraderError(f"{where}.{key}: must be positive, got {values[key]!r}")
     hidden = values.get("hidden_points")
     if hidden is not None and not 0 <= hidden < values["points"]:

@@ -106,7 +106,7 @@ def prepare_runtime(config: Config) -> Runtime:
     limits = {"data": sb.memory_mb * 1024 * 1024, "fsize": 256 * 1024 * 1024, "core": 0}
     common = dict(python=sys.executable, limits=limits, threads=sb.threads,
                   output_limit=sb.output_limit_kb * 1024,
-                  response_limit=sb.response_limit_mb * 1024 * 1024)
+                  response_limit=int(sb.answer_limit_mb * 1024 * 1024))
     if os.geteuid() != 0:
         note = (f"sandbox: the judge runs as uid {os.geteuid()}, not root, so workers run as the "
                 "same user (no privilege drop; they can read what this user can read)")
