@@ -74,6 +74,25 @@ def _parser() -> argparse.ArgumentParser:
                         "not a percentage: the six exercises are worth 120)")
     p.add_argument("--quiet", action="store_true", help="print only the total")
 
+    p = command("grade-batch", cmd_grade_batch, "grade a whole class: a Gradescope export, or "
+                "a folder of per-student folders or zips; writes a gradebook (instructors)")
+    p.add_argument("root", type=Path, help="a Gradescope 'Export Submissions' folder (with "
+                   "submission_metadata.yml), or one folder or <student>.zip per student")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="where gradebook.csv, summary.html and results/ go; run again with "
+                        "the same DIR to grade only what changed")
+    p.add_argument("--exercises", default=None, help="comma-separated ids (default: all)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="submissions graded at once (default: the number of CPU cores)")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: processes on this machine; ray: one Ray task per submission "
+                        "(pip install 'dlgrade[ray]')")
+    p.add_argument("--address", default=None,
+                   help="Ray cluster to use ('auto' inside a job that ran `ray start`; "
+                        "default: start a local one with --jobs CPUs)")
+    p.add_argument("--force", action="store_true",
+                   help="grade every submission again, even those unchanged")
+
     p = command("release", cmd_release, "write assignments/ (stubs) from solutions/")
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if assignments/ differs from what would be written")
@@ -222,6 +241,21 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def _print_output(report: Report) -> None:
     for ex, text in report.student_output.items():
         print(f"\n--- output of {ex}.py (stdout and stderr) ---\n{text.rstrip()}")
+
+
+def cmd_grade_batch(args: argparse.Namespace) -> int:
+    from grader.batch.driver import grade_batch
+    from grader.batch.progress import make_progress
+
+    config = _config(args)
+    if args.address and args.engine != "ray":
+        raise GraderError("--address is for --engine ray")
+    result = grade_batch(config, args.root, args.out, exercises=_exercises(args.exercises, config),
+                         engine=args.engine, jobs=args.jobs, address=args.address,
+                         force=args.force,
+                         progress=make_progress(sys.stderr, interactive=_interactive(sys.stderr)))
+    print(result.text())
+    return OK
 
 
 def cmd_release(args: argparse.Namespace) -> int:

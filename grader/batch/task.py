@@ -1,0 +1,154 @@
+"""One submission of a batch, graded in a fresh judge process; every engine runs this.
+
+``grade_in_subprocess(task)`` starts ``python -m grader.batch.task TASK.json OUTCOME.json``,
+which calls the same :func:`grader.runner.grade` as ``dlgrade grade`` and writes the outcome as
+plain JSON. A fresh interpreter per submission: ``grade()`` runs pytest in-process, and a Ray or
+pool worker must not carry one submission's judge state into the next. Whatever happens to that
+process (a crash, a hang past the batch time limit) becomes this submission's outcome only.
+
+An outcome is a dict: ``ok``; when ok, ``results`` (Gradescope's ``results.json``, from
+:func:`grader.results.to_gradescope`), ``exercises`` ({id: [score, max]}), ``checks`` (name,
+exercise, status, score, max_score), ``flags``, ``score``, ``max_score``, ``seconds``; when not,
+``error`` (why it could not be graded, for the instructor) and ``flags``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from grader.results import Report, to_gradescope, write_atomic
+
+TIME_LIMIT_TEXT = re.compile(r"time limit|time budget", re.IGNORECASE)
+LOG_TAIL = 2000
+
+
+def make_task(*, key: str, submission: Path, config: Path, exercises: Sequence[str],
+              timeout: float) -> dict:
+    """What a grading process needs, as plain data (it crosses to Ray workers as is)."""
+    return {"key": key, "submission": str(Path(submission).absolute()),
+            "config": str(Path(config).absolute()), "exercises": list(exercises),
+            "timeout": float(timeout)}
+
+
+def grade_in_subprocess(task: dict, *,
+                        on_start: Callable[[subprocess.Popen], None] | None = None,
+                        on_end: Callable[[subprocess.Popen], None] | None = None) -> dict:
+    """Grade ``task`` in a fresh ``python -m grader.batch.task`` process; never raises for
+    anything the submission does. ``on_start``/``on_end`` let an engine kill what still runs
+    when the batch is interrupted."""
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="dlgrade-batch-") as tmp:
+        task_file, outcome_file, log_file = (Path(tmp) / n for n in
+                                             ("task.json", "outcome.json", "log.txt"))
+        task_file.write_text(json.dumps(task))
+        with open(log_file, "wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "grader.batch.task", str(task_file), str(outcome_file)],
+                cwd=tmp, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)  # its own group: a timeout kills all it started
+            if on_start is not None:
+                on_start(proc)
+            try:
+                code = proc.wait(timeout=task["timeout"])
+            except subprocess.TimeoutExpired:
+                kill(proc)
+                return failed(f"grading took longer than the batch limit of "
+                              f"{task['timeout']:g} s and was stopped", "timed out",
+                              seconds=time.monotonic() - started)
+            finally:
+                if on_end is not None:
+                    on_end(proc)
+        try:
+            return json.loads(outcome_file.read_text())
+        except (OSError, ValueError):
+            tail = log_file.read_text(errors="replace")[-LOG_TAIL:].strip()
+            return failed(f"the grading process ended with exit code {code} and no result"
+                          + (f":\n{tail}" if tail else ""), seconds=time.monotonic() - started)
+
+
+def kill(proc: subprocess.Popen) -> None:
+    """Kill a grading process and its process group (its sandbox workers have their own
+    sessions and die with their time limits)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+def failed(error: str, *flags: str, seconds: float = 0.0) -> dict:
+    return {"ok": False, "error": error, "flags": ["grading failed", *flags],
+            "seconds": round(seconds, 2)}
+
+
+def outcome_of(report: Report) -> dict:
+    """The plain data a batch keeps of a report."""
+    return {
+        "ok": True,
+        "results": to_gradescope(report),
+        "exercises": {ex: list(report.exercise_score(ex)) for ex in report.exercises},
+        "checks": [{"name": c.name, "exercise": c.exercise, "status": c.status,
+                    "score": round(c.score, 6), "max_score": round(c.max_score, 6)}
+                   for c in report.checks],
+        "flags": flags_of(report),
+        "score": report.score, "max_score": report.max_score,
+        "seconds": round(report.seconds, 2),
+    }
+
+
+def flags_of(report: Report) -> list[str]:
+    """What an instructor should look at: ``missing kfold.py`` (no usable file: every check
+    of the exercise shows the intake's reason), ``timed out (kfold)`` (a check's message says a
+    time limit or budget was hit), ``grader error (kfold)`` (a check crashed in the grader)."""
+    from grader.runner import _absent_message
+
+    flags: list[str] = []
+    for ex in report.exercises:
+        mine = [c for c in report.checks if c.exercise == ex]
+        if mine and all(c.output == _absent_message(ex) for c in mine):
+            flags.append(f"missing {ex}.py")
+            continue
+        if any(c.status != "passed" and TIME_LIMIT_TEXT.search(c.output) for c in mine):
+            flags.append(f"timed out ({ex})")
+        if any(c.status == "error" for c in mine):
+            flags.append(f"grader error ({ex})")
+    return flags
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The grading process: ``python -m grader.batch.task TASK.json OUTCOME.json``."""
+    task_path, outcome_path = (Path(a) for a in (argv if argv is not None else sys.argv[1:]))
+    started = time.monotonic()
+    try:
+        from grader.config import load_config
+        from grader.errors import GraderError
+        from grader.runner import grade
+
+        task = json.loads(task_path.read_text())
+        try:
+            report = grade(load_config(task["config"]), task["submission"],
+                           exercises=task["exercises"])
+            outcome = outcome_of(report)
+        except GraderError as err:
+            outcome = failed(f"the grader could not run: {err}", "grader error",
+                             seconds=time.monotonic() - started)
+    except Exception as err:  # the grader itself broke: its row says so, the batch goes on
+        outcome = failed(f"the grader crashed: {type(err).__name__}: {err}\n"
+                         + traceback.format_exc()[-LOG_TAIL:], "grader error",
+                         seconds=time.monotonic() - started)
+    write_atomic(outcome_path, json.dumps(outcome))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
