@@ -1,9 +1,11 @@
 """The worker: the only process that runs submission code.
 
-Started by the judge as ``python -I -m grader.sandbox.worker SPEC_JSON`` in a temporary directory that
-holds only the submitted module, with stdout/stderr going to a capture file and two pipes for the
-protocol. It sets its own resource limits before importing anything of the student's, imports the
-module, says hello, then serves requests until the judge closes the request pipe.
+Started by the launcher (:mod:`grader.sandbox.launch`) inside its sandbox, which has already
+set the resource limits, the uid, the namespaces and Landlock: ``python -I`` importing this
+module from the clean engine copy, with the spec (JSON) as its argument, the home as its current
+folder, stdout/stderr going to a capture file and two pipes for the protocol. It imports the
+module, says hello, then serves requests until the judge closes the request pipe. Everything it
+runs, the submission can rewrite: what it sends back is a claim, never a verdict.
 
 Frames are an 8-byte big-endian length and a JSON payload (see ``grader.sandbox.codec``). A request is
 ``{"op": "call"|"probe", "name": str, "args": [...], "kwargs": {...}}``; the answer is
@@ -19,7 +21,6 @@ import importlib.util
 import inspect
 import json
 import os
-import resource
 import sys
 import traceback
 from typing import Any
@@ -29,7 +30,6 @@ from grader.sandbox import codec
 
 def main(argv: list[str]) -> int:
     spec = json.loads(argv[0])
-    _limit(spec.get("limits", {}))
     requests = os.fdopen(spec["request_fd"], "rb", buffering=0)
     answers = os.fdopen(spec["answer_fd"], "wb", buffering=0)
     module, hello = _import(spec["exercise"], spec["module"])
@@ -44,17 +44,6 @@ def main(argv: list[str]) -> int:
         if request.get("op") == "probe" and probes is None:
             probes = importlib.import_module(f"grader.exercises.{spec['exercise']}.probes")
         _send(answers, _serve(module, probes, request, spec["module"], answers))
-
-
-def _limit(limits: dict[str, int]) -> None:
-    """Hard limits the student cannot raise again (an unprivileged process can only lower them)."""
-    names = {"data": resource.RLIMIT_DATA, "nproc": resource.RLIMIT_NPROC,
-             "fsize": resource.RLIMIT_FSIZE, "core": resource.RLIMIT_CORE}
-    for key, value in limits.items():
-        try:
-            resource.setrlimit(names[key], (value, value))
-        except (ValueError, OSError):
-            pass  # e.g. NPROC below the current count for a shared uid; others still apply
 
 
 def _import(exercise: str, path: str) -> tuple[Any, dict]:
