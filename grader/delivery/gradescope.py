@@ -4,8 +4,9 @@ At the zip's root: ``setup.sh`` (run once when Gradescope builds the image: a Py
 virtual environment with pinned packages and the CPU build of torch, pip only), ``run_autograder``
 (run per submission), ``requirements.txt``, ``autograder.yml``, the engine (``grader/``, hidden
 checks included) and the references (``solutions/``). ``setup.sh`` makes the references and
-hidden checks readable by root only; at grading time workers run as ``nobody`` and, where the
-kernel allows, in a mount namespace where those files are covered.
+hidden checks readable by root only; at grading time each worker runs under a uid of its own
+and, where the kernel or the container allows, in namespaces with a private root and under
+Landlock (the grading notice in ``results.json`` says which are in force).
 
 ``run_autograder`` reads ``$ROOT/submission`` and writes ``$ROOT/results/results.json`` with
 ``ROOT=${DLGRADE_AUTOGRADER_ROOT:-/autograder}`` and the interpreter
@@ -34,8 +35,8 @@ set -euo pipefail
 SOURCE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="${DLGRADE_VENV:-__VENV__}"
 
-# The system's interpreters first: workers run as nobody, who cannot start one kept in a
-# private home folder (pyenv under /root, say).
+# The system's interpreters first: workers run under uids of their own, which cannot start one
+# kept in a private home folder (pyenv under /root, say).
 PY=""
 for candidate in /usr/bin/python3.13 /usr/bin/python3.12 /usr/bin/python3.11 /usr/bin/python3 \
                  python3.13 python3.12 python3.11 python3; do
@@ -60,8 +61,8 @@ fi
 "$VENV/bin/pip" install -q --index-url "${DLGRADE_TORCH_INDEX:-__TORCH_INDEX__}" "__TORCH__"
 "$VENV/bin/pip" install -q -r "$SOURCE/requirements.txt"
 
-# Workers run as nobody: they need the interpreter and the engine, never the references or
-# the hidden checks.
+# Workers run under uids of their own (like nobody, "others" to every file): they need the
+# interpreter, never the references or the hidden checks (they get a clean copy of the probes).
 chmod -R a+rX "$VENV" "$SOURCE/grader"
 chmod 755 "$SOURCE"
 chmod -R go-rwx "$SOURCE/solutions"
@@ -69,7 +70,7 @@ find "$SOURCE/grader/exercises" -name 'test_hidden*.py' -exec chmod 600 {} +
 "$VENV/bin/python" -c 'import torch, numpy, sklearn, yaml, pytest; print("dlgrade: ready, torch", torch.__version__)'
 if command -v setpriv >/dev/null &&
    ! setpriv --reuid=nobody --regid=nogroup --clear-groups "$VENV/bin/python" -c 'import numpy' 2>/dev/null; then
-  echo "dlgrade: WARNING: user nobody cannot start $VENV/bin/python: workers will not drop privileges" >&2
+  echo "dlgrade: WARNING: other users cannot start $VENV/bin/python: workers will not drop privileges" >&2
 fi
 """
 

@@ -163,7 +163,7 @@ def prepare_runtime(config: Config) -> Runtime:
         except KeyError:
             pass
     isolation, notes = _detect(sys.executable, tuple(sb.isolation), as_root,
-                               tuple(sb.uid_range), fixed, str(engine), base.binds)
+                               tuple(sb.uid_range), fixed)
     runtime = replace(base, isolation=isolation)
     dirs, files = _hidden_material(config)
     private = _private_copy(dirs, files)
@@ -179,11 +179,21 @@ def prepare_runtime(config: Config) -> Runtime:
 
 @functools.lru_cache(maxsize=8)
 def _detect(python: str, wanted: tuple[str, ...], as_root: bool, uid_range: tuple[int, int],
-            fixed: tuple[int, int] | None, engine: str,
-            binds: tuple[str, ...]) -> tuple[Isolation, tuple[str, ...]]:
+            fixed: tuple[int, int] | None) -> tuple[Isolation, tuple[str, ...]]:
     """The strongest isolation that starts the interpreter here, and notices saying what is in
     force and what is not (with the reason). Cached per judge process: the kernel does not
-    change under it."""
+    change under it, and each try starts an interpreter."""
+    engine = _engine_copy(())
+    try:
+        return _strongest(python, wanted, as_root, uid_range, fixed, str(engine),
+                          _read_paths(engine))
+    finally:
+        shutil.rmtree(engine, ignore_errors=True)
+
+
+def _strongest(python: str, wanted: tuple[str, ...], as_root: bool, uid_range: tuple[int, int],
+               fixed: tuple[int, int] | None, engine: str,
+               binds: tuple[str, ...]) -> tuple[Isolation, tuple[str, ...]]:
     missing = [f"{name} (left out by sandbox.isolation)"
                for name, key in (("Landlock", "landlock"), ("namespaces", "namespaces"))
                if key not in wanted]
