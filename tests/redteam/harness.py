@@ -1,0 +1,926 @@
+"""The red-team harness: grade adversarial submissions with a real judge and check the damage.
+
+One :class:`Session` per mode (how the judge runs: as root, or as an unprivileged user, with
+which ``sandbox.isolation``). A session makes a scratch clone of the repository (with its
+``.git``: what is committed is what is graded), a config with short time limits, and grades each
+exercise's stub once (the baseline, and the warm-up that writes the bytecode caches a judge
+legitimately writes). :meth:`Session.run` then grades one attack in a subprocess judge, started
+from outside the repository with ``cwd=<clone>`` so that the clone's ``grader`` is the one
+imported, under :mod:`tests.redteam.reaper` (a child subreaper that sees every process the run
+left behind), and checks:
+
+- the judge exited with code 0, within its time, without being stopped;
+- results.json parses and lists the stub's checks (names, max_scores); the score is at most the
+  stub's (unless the attack says ``score: any``); junit.xml parses;
+- no secret (``DLGRADE_REDTEAM_SECRET`` from the judge's environment), no ``REDTEAM-LEAK`` /
+  ``REDTEAM-BREACH`` (what an attack says it achieved) and no decoy's token in results.json,
+  junit.xml or the judge's output; no ESC in the judge's output;
+- no process left: nothing in the reaper's tree, nothing carrying the attack's marker, at the
+  judge's exit and again 2 s later when anything was there (a process outside the tree cannot
+  appear later: the tree is where every orphan goes); new processes of the worker uids (61000-
+  61999, ``nobody``) or of the unprivileged user are failures in strict mode (CI, or
+  ``DLGRADE_REDTEAM_STRICT=1``), notes otherwise (a shared machine has other people's workers);
+- no file left: the judge's ``TMPDIR`` (a fresh folder) is empty; no new entry in /tmp, /var/tmp,
+  /dev/shm carrying the marker (in strict mode: no new entry at all);
+- the checkout unchanged (every file of the clone, ``.git`` included: path, type, size, mtime,
+  mode, sha256), the venv's site-packages unchanged (``*.py``, ``*.pth``, ``__pycache__``:
+  path, size, mtime, mode, owner), the submission folder unchanged;
+- the attack's extra checks (attacks.yml).
+
+A damaged clone is restored from a pristine copy (root-only) before the next attack; a damaged
+overlay venv is made again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pwd
+import re
+import secrets
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+ATTACKS_DIR = HERE / "attacks"
+TABLE = HERE / "attacks.yml"
+REAPER = HERE / "reaper.py"
+LIB = ATTACKS_DIR / "_lib.py"
+
+UNPRIVILEGED_UID = int(os.environ.get("DLGRADE_REDTEAM_UID", "65534"))
+WORKER_UIDS = (61000, 61999)  # sandbox.uid_range
+DECOY_UID = 61999  # "another worker" when the judge is root
+HOME_MB = 16  # sandbox.home_mb in the harness config
+FORBIDDEN = ("REDTEAM" + "-LEAK", "REDTEAM" + "-BREACH")
+SECRET_VAR = "DLGRADE_REDTEAM_SECRET"
+KNOWN_CHECKS = {"tcp_listener", "udp_listener", "unix_listener", "results_stable", "next_correct",
+                "next_stub", "heldout_differs", "canary_intact", "decoy_home", "decoy_process"}
+SCRATCH = Path(os.environ.get("DLGRADE_REDTEAM_TMP", tempfile.gettempdir()))
+
+
+class HarnessError(RuntimeError):
+    """The harness itself could not run (not a verdict on the engine)."""
+
+
+def strict() -> bool:
+    return bool(os.environ.get("DLGRADE_REDTEAM_STRICT") or os.environ.get("CI"))
+
+
+# -- attacks ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Attack:
+    name: str
+    exercise: str
+    group: str
+    threat: str
+    defence: str
+    source: str | None = None
+    base: str | None = None
+    score: str = "stub"
+    checks: tuple[str, ...] = ()
+    must_lose: tuple[str, ...] = ()
+    markers: tuple[str, ...] = ()
+    timeout: float = 120.0
+
+    @property
+    def file(self) -> Path | None:
+        return None if self.source else ATTACKS_DIR / self.name / f"{self.exercise}.py"
+
+
+def load_attacks(path: Path = TABLE) -> list[Attack]:
+    raw = yaml.safe_load(path.read_text())["attacks"]
+    attacks = []
+    for entry in raw:
+        entry = dict(entry)
+        for key in ("checks", "must_lose", "markers"):
+            entry[key] = tuple(entry.get(key, ()))
+        if "source" not in entry:
+            entry.setdefault("base", "stub")
+        attacks.append(Attack(**entry))
+    return attacks
+
+
+# -- modes --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Mode:
+    """How the judge runs: as root or as the unprivileged user, with which isolation."""
+
+    name: str
+    user: bool  # the judge as the unprivileged user (setpriv)
+    isolation: tuple[str, ...] | None = None  # None: the engine's default
+    label: str = ""
+
+
+MODES = {m.name: m for m in (
+    Mode("root", False, None, "root, all mechanisms"),
+    Mode("user", True, None, "normal user, all mechanisms"),
+    Mode("root-uid", False, ("uid",), "root, uid only (Docker without namespaces)"),
+    Mode("user-landlock-namespaces", True, ("landlock", "namespaces"),
+         "normal user, Landlock + namespaces"),
+    Mode("user-landlock", True, ("landlock",), "normal user, Landlock only"),
+    Mode("user-namespaces", True, ("namespaces",), "normal user, namespaces only"),
+    Mode("user-none", True, (), "normal user, neither"),
+)}
+
+
+def skip_reason() -> str | None:
+    """Why the red-team suite cannot run here (None: it can)."""
+    if os.geteuid() != 0:
+        return ("the red-team suite runs judges as root and as an unprivileged user "
+                "(setpriv): run it as root (CI does)")
+    if not shutil.which("git") or not shutil.which("setpriv"):
+        return "git and setpriv are needed"
+    if not Path("/usr/bin/python3").exists():
+        return "the overlay venv of user mode is made with /usr/bin/python3"
+    return None
+
+
+# -- outcome ------------------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    attack: str
+    mode: str
+    failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    score: float | None = None
+    stub_score: float | None = None
+    notices: str = ""
+    run_dir: str = ""
+
+    @property
+    def held(self) -> bool:
+        return not self.failures
+
+    def fail(self, text: str) -> None:
+        self.failures.append(text)
+
+    def summary(self) -> str:
+        lines = [f"{self.attack} [{self.mode}]: {'held' if self.held else 'FAILED'} "
+                 f"(score {self.score} vs stub {self.stub_score}, {self.seconds:.1f} s)"]
+        lines += [f"  - {f}" for f in self.failures]
+        lines += [f"  . {n}" for n in self.notes]
+        if self.notices:
+            lines.append("  notices: " + self.notices.replace("\n", " | ")[:600])
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Graded:
+    """What one judge run produced (parsed)."""
+
+    run_dir: Path
+    returncode: int | None
+    timed_out: bool
+    stopped: bool
+    seconds: float
+    results: dict | None
+    results_error: str
+    junit_error: str
+    stdout: bytes
+    stderr: bytes
+    report: dict  # the reaper's entry for this run
+
+    @property
+    def score(self) -> float | None:
+        if not isinstance(self.results, dict):
+            return None
+        try:
+            return float(self.results.get("score", 0))
+        except (TypeError, ValueError):
+            return None
+
+    @property
+    def tests(self) -> list[dict]:
+        tests = (self.results or {}).get("tests") if isinstance(self.results, dict) else None
+        return [t for t in tests if isinstance(t, dict)] if isinstance(tests, list) else []
+
+    def checks(self) -> list[tuple[str, float]]:
+        return sorted((str(t.get("name")), round(float(t.get("max_score", 0)), 4))
+                      for t in self.tests)
+
+    def text(self) -> str:
+        parts = [self.stdout.decode(errors="replace"), self.stderr.decode(errors="replace")]
+        for name in ("results.json", "junit.xml"):
+            try:
+                parts.append((self.run_dir / "results" / name).read_text(errors="replace"))
+            except OSError:
+                pass
+        return "\n".join(parts)
+
+
+# -- snapshots ------------------------------------------------------------------------------------
+
+def _sha(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def snapshot_tree(root: Path, *, hashes: bool = True) -> dict[str, tuple]:
+    """Every entry under ``root``: path -> (type, size, mtime_ns, mode, sha256 | link target)."""
+    out: dict[str, tuple] = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = Path(folder) / name
+            try:
+                st = path.lstat()
+            except OSError:
+                continue
+            rel = str(path.relative_to(root))
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = ("link", os.readlink(path))
+            elif stat.S_ISDIR(st.st_mode):
+                out[rel] = ("dir", stat.S_IMODE(st.st_mode), st.st_uid)
+            elif stat.S_ISREG(st.st_mode):
+                digest = _sha(path) if hashes else ""
+                out[rel] = ("file", st.st_size, st.st_mtime_ns, stat.S_IMODE(st.st_mode),
+                            st.st_uid, st.st_nlink, digest)
+            else:
+                out[rel] = ("other", stat.S_IFMT(st.st_mode))
+    return out
+
+
+def snapshot_site(root: Path) -> dict[str, tuple]:
+    """site-packages: ``*.py``, ``*.pth``, ``__pycache__`` entries and every folder, by stat."""
+    out: dict[str, tuple] = {}
+    for folder, dirs, files in os.walk(root):
+        in_cache = os.path.basename(folder) == "__pycache__"
+        for name in dirs:
+            rel = os.path.relpath(os.path.join(folder, name), root)
+            out[rel] = ("dir",)
+        for name in files:
+            if not (in_cache or name.endswith((".py", ".pth", ".pyc")) or
+                    folder == str(root) or folder.endswith(".dist-info")):
+                continue
+            path = os.path.join(folder, name)
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            out[os.path.relpath(path, root)] = (st.st_size, st.st_mtime_ns,
+                                                stat.S_IMODE(st.st_mode), st.st_uid)
+    return out
+
+
+def diff(before: dict, after: dict, limit: int = 8) -> list[str]:
+    changes = [f"new {p}" for p in sorted(after.keys() - before.keys())]
+    changes += [f"removed {p}" for p in sorted(before.keys() - after.keys())]
+    changes += [f"changed {p}" for p in sorted(before.keys() & after.keys())
+                if before[p] != after[p]]
+    if len(changes) > limit:
+        changes = changes[:limit] + [f"... {len(changes) - limit} more"]
+    return changes
+
+
+SHARED_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def list_shared_tmp() -> dict[str, int]:
+    out = {}
+    for folder in SHARED_TMP:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            try:
+                out[os.path.join(folder, name)] = os.lstat(os.path.join(folder, name)).st_uid
+            except OSError:
+                pass
+    return out
+
+
+# -- listeners --------------------------------------------------------------------------------------
+
+class Listeners:
+    """TCP, UDP and abstract unix listeners on 127.0.0.1 / the abstract namespace; they record
+    every connection or datagram (and answer UDP, so that a sender can tell it got through)."""
+
+    def __init__(self, marker: str) -> None:
+        self.events: list[str] = []
+        self._stop = threading.Event()
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.bind(("127.0.0.1", 0))
+        self.tcp.listen(8)
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", 0))
+        self.unix_name = f"dlgrade-redteam-{marker}"
+        self.unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.unix.bind("\0" + self.unix_name)
+        self.unix.listen(8)
+        self.tcp_port = self.tcp.getsockname()[1]
+        self.udp_port = self.udp.getsockname()[1]
+        self._threads = [threading.Thread(target=self._accept, args=(s, k), daemon=True)
+                         for s, k in ((self.tcp, "tcp"), (self.unix, "unix"))]
+        self._threads.append(threading.Thread(target=self._datagrams, daemon=True))
+        for t in self._threads:
+            t.start()
+
+    def _accept(self, sock: socket.socket, kind: str) -> None:
+        sock.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                continue
+            self.events.append(f"{kind} connection")
+            conn.close()
+
+    def _datagrams(self) -> None:
+        self.udp.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                _, addr = self.udp.recvfrom(4096)
+            except OSError:
+                continue
+            self.events.append("udp datagram")
+            try:
+                self.udp.sendto(b"pong", addr)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=2)
+        for s in (self.tcp, self.udp, self.unix):
+            s.close()
+
+    def got(self, kind: str) -> list[str]:
+        return [e for e in self.events if e.startswith(kind)]
+
+
+# -- the session ------------------------------------------------------------------------------------
+
+def _chown_tree(root: Path, uid: int, gid: int) -> None:
+    os.lchown(root, uid, gid)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            os.lchown(os.path.join(folder, name), uid, gid)
+
+
+class Session:
+    """Everything one mode needs: a clone, a config, an interpreter, the stubs' baselines."""
+
+    def __init__(self, mode: Mode, *, keep: bool = False) -> None:
+        self.mode = mode
+        self.keep = keep or bool(os.environ.get("DLGRADE_REDTEAM_KEEP"))
+        self.uid = UNPRIVILEGED_UID if mode.user else 0
+        self.gid = UNPRIVILEGED_UID if mode.user else 0
+        self.dir = Path(tempfile.mkdtemp(prefix=f"redteam-{mode.name}-", dir=SCRATCH))
+        self.dir.chmod(0o711)  # the judge user may pass through, nobody may list it
+        self.private = self.dir / "private"  # root only: pristine copies
+        self.private.mkdir(mode=0o700)
+        self.clone = self.dir / "clone"
+        self.pristine = self.private / "clone"
+        self.main_python = Path(sys.executable)
+        self.main_site = Path(sysconfig.get_paths()["purelib"])
+        self.venv = self.dir / "venv"  # user mode: the judge user's own venv (an overlay)
+        self.secret = secrets.token_hex(16)
+        self.stubs: dict[str, Graded] = {}
+        self.runs = 0
+        self.setup_seconds = 0.0
+        started = time.monotonic()
+        try:
+            self._make_clone()
+            if mode.user:
+                self._make_venv()
+            self._write_config()
+            self._check_engine()
+            self._compile()
+            self._save_pristine()
+        except BaseException:
+            self.close()
+            raise
+        self.setup_seconds = time.monotonic() - started
+
+    # set-up --------------------------------------------------------------------------------
+    def _make_clone(self) -> None:
+        proc = subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(REPO), str(self.clone)],
+                              capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            raise HarnessError(f"git clone failed: {proc.stderr.strip()}")
+        if os.environ.get("DLGRADE_REDTEAM_WORKTREE"):
+            self._overlay_worktree()
+        self.commit = subprocess.run(["git", "-C", str(self.clone), "rev-parse", "--short", "HEAD"],
+                                     capture_output=True, text=True).stdout.strip()
+        # world-readable whatever the umask (the judge user, a worker uid must read it)
+        for folder, dirs, files in os.walk(self.clone):
+            for name in dirs:
+                os.chmod(os.path.join(folder, name), 0o755)
+            for name in files:
+                p = os.path.join(folder, name)
+                os.chmod(p, os.stat(p).st_mode | 0o444 | (0o111 if os.access(p, os.X_OK) else 0))
+        if self.mode.user:  # a CI runner's user owns its checkout; so does a student
+            _chown_tree(self.clone, self.uid, self.gid)
+
+    def _overlay_worktree(self) -> None:
+        """``DLGRADE_REDTEAM_WORKTREE=1``: grade the working tree's engine, references and stubs
+        (uncommitted changes included), committed in the clone so that its .git holds them too.
+        For developing the engine; CI grades what is committed."""
+        paths = ["grader", "solutions", "assignments", "autograder.yml", "pyproject.toml"]
+        git = ["git", "-C", str(REPO), "ls-files", "-z", "--exclude-standard"]
+        changed = subprocess.run([*git, "-m", "-o", "--", *paths], capture_output=True,
+                                 check=True).stdout.split(b"\0")
+        deleted = subprocess.run([*git, "-d", "--", *paths], capture_output=True,
+                                 check=True).stdout.split(b"\0")
+        for rel in filter(None, (p.decode() for p in deleted)):
+            (self.clone / rel).unlink(missing_ok=True)
+        for rel in filter(None, (p.decode() for p in changed)):
+            if "__pycache__" in rel or not (REPO / rel).is_file():
+                continue
+            (self.clone / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / rel, self.clone / rel)
+        subprocess.run(["git", "-C", str(self.clone), "add", "-A"], check=True)
+        subprocess.run(["git", "-C", str(self.clone), "-c", "user.name=redteam", "-c",
+                        "user.email=redteam@localhost", "commit", "-q", "--allow-empty", "-m",
+                        "the working tree of " + str(REPO)], check=True)
+
+    def _make_venv(self) -> None:
+        """A venv the judge user owns, as a CI runner's or a student's is: its site-packages
+        holds the main venv's packages as hard links (root's files, which it cannot change in
+        place) in folders it owns (where it can add and replace files). The editable install
+        of dlgrade is left out: the judge imports the clone's grader from its cwd."""
+        shutil.rmtree(self.venv, ignore_errors=True)
+        subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip", str(self.venv)],
+                       check=True, capture_output=True, timeout=120)
+        site = Path(subprocess.run([str(self.venv / "bin" / "python"), "-c",
+                                    "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                   capture_output=True, text=True, check=True).stdout.strip())
+        for entry in os.scandir(self.main_site):
+            if entry.name.startswith(("__editable__", "dlgrade-")):
+                continue
+            subprocess.run(["cp", "-al", entry.path, str(site / entry.name)], check=True)
+        self.site = site
+        os.lchown(self.venv, self.uid, self.gid)
+        for folder, dirs, _ in os.walk(self.venv):
+            for name in dirs:  # folders only: the files are the main venv's inodes
+                os.lchown(os.path.join(folder, name), self.uid, self.gid)
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python" if self.mode.user else self.main_python
+
+    @property
+    def site_dirs(self) -> list[Path]:
+        return [self.main_site, self.site] if self.mode.user else [self.main_site]
+
+    def _write_config(self) -> None:
+        raw = yaml.safe_load((self.clone / "autograder.yml").read_text())
+        raw["solutions"] = str(self.clone / "solutions")
+        raw["assignments"] = str(self.clone / "assignments")
+        sandbox = raw.setdefault("sandbox", {}) or {}
+        raw["sandbox"] = sandbox
+        sandbox["home_mb"] = HOME_MB
+        if self.mode.isolation is not None:
+            sandbox["isolation"] = list(self.mode.isolation)
+        ex = raw["exercises"]
+        fast = {"kfold": {"time_limit": 8, "call_timeout": 2},
+                "param_count": {"time_limit": 30, "call_timeout": 10}}
+        for name, values in fast.items():
+            if name in ex:
+                ex[name].update(values)
+        ae = (ex.get("autoencoder") or {}).get("settings")
+        if isinstance(ae, dict) and "cpu_epochs" in ae:
+            ae["cpu_epochs"] = 10  # the autoencoder attacks need a trained model, not a good one
+        folder = self.dir / "config"
+        folder.mkdir(mode=0o755)
+        self.config = folder / "autograder.yml"
+        self.config.write_text(yaml.safe_dump(raw, sort_keys=False))
+        self.config.chmod(0o644)
+
+    def judge_prefix(self) -> list[str]:
+        if not self.mode.user:
+            return []
+        return ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups", "--"]
+
+    def _as_judge(self, argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess:
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(self.dir)}
+        return subprocess.run([*self.judge_prefix(), *argv], cwd=self.clone, env=env,
+                              capture_output=True, text=True, **kwargs)
+
+    def _check_engine(self) -> None:
+        """The clone's grader is the one the judge imports."""
+        proc = self._as_judge([str(self.python), "-c", "import grader; print(grader.__file__)"],
+                              timeout=120)
+        where = proc.stdout.strip()
+        if proc.returncode != 0 or not where.startswith(str(self.clone) + "/"):
+            raise HarnessError(f"the judge would not import the clone's grader: {where!r} "
+                               f"{proc.stderr.strip()[-500:]}")
+        self.engine_file = where
+
+    def _compile(self) -> None:
+        """Write the bytecode caches the judge would write anyway (as the judge's user), so that
+        the checkout's snapshot only moves when an attack moves it."""
+        self._as_judge([str(self.python), "-m", "compileall", "-q", str(self.clone / "grader")],
+                       timeout=300)
+
+    def _save_pristine(self) -> None:
+        shutil.rmtree(self.pristine, ignore_errors=True)
+        subprocess.run(["cp", "-a", str(self.clone), str(self.pristine)], check=True)
+
+    def restore_clone(self) -> None:
+        shutil.rmtree(self.clone, ignore_errors=True)
+        subprocess.run(["cp", "-a", str(self.pristine), str(self.clone)], check=True)
+
+    def close(self) -> None:
+        if not self.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # runs ------------------------------------------------------------------------------------
+    def _run_dir(self, label: str) -> Path:
+        self.runs += 1
+        run = self.dir / "runs" / f"{self.runs:03d}-{label}"
+        run.mkdir(parents=True)
+        run.chmod(0o755)
+        for sub in ("results", "tmp"):
+            (run / sub).mkdir(mode=0o700)
+            os.chown(run / sub, self.uid, self.gid)
+        (run / "submission").mkdir(mode=0o755)
+        return run
+
+    def judge_env(self, run: Path) -> dict[str, str]:
+        home = self.dir / "judge-home"
+        if not home.exists():
+            home.mkdir(mode=0o700)
+            os.chown(home, self.uid, self.gid)
+        return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(home),
+                "TMPDIR": str(run / "tmp"), SECRET_VAR: self.secret}
+
+    def judge_run(self, run: Path, exercise: str, timeout: float) -> dict:
+        results = run / "results"
+        argv = [*self.judge_prefix(), str(self.python), "-m", "grader", "--config", str(self.config),
+                "grade", str(run / "submission"), "--exercises", exercise,
+                "--results", str(results / "results.json"), "--junit", str(results / "junit.xml")]
+        return {"argv": argv, "cwd": str(self.clone), "env": self.judge_env(run),
+                "stdout": str(run / "stdout.txt"), "stderr": str(run / "stderr.txt"),
+                "timeout": timeout,
+                "files": [str(results / "results.json"), str(results / "junit.xml")]}
+
+    def reap(self, spec: dict, budget: float) -> dict:
+        proc = subprocess.run([str(self.main_python), str(REAPER)], input=json.dumps(spec),
+                              capture_output=True, text=True, timeout=budget + 120)
+        if proc.returncode != 0:
+            raise HarnessError(f"the reaper failed: {proc.stderr[-2000:]}")
+        return json.loads(proc.stdout)
+
+    def parse(self, run: Path, report: dict) -> Graded:
+        results, results_error = None, ""
+        try:
+            results = json.loads((run / "results" / "results.json").read_text())
+            if not isinstance(results, dict) or not isinstance(results.get("tests"), list):
+                results_error = "results.json has no list of tests"
+        except FileNotFoundError:
+            results_error = "no results.json"
+        except (OSError, ValueError) as err:
+            results_error = f"results.json does not parse: {err}"
+        junit_error = ""
+        try:
+            ET.parse(run / "results" / "junit.xml")
+        except FileNotFoundError:
+            junit_error = "no junit.xml"
+        except (OSError, ET.ParseError) as err:
+            junit_error = f"junit.xml does not parse: {err}"
+        read = lambda p: p.read_bytes() if p.exists() else b""  # noqa: E731
+        return Graded(run, report.get("returncode"), bool(report.get("timed_out")),
+                      bool(report.get("stopped")), float(report.get("seconds", 0)), results,
+                      results_error, junit_error, read(run / "stdout.txt"),
+                      read(run / "stderr.txt"), report)
+
+    def stub(self, exercise: str) -> Graded:
+        """The stub's grading in this mode (once per exercise; it also warms the caches)."""
+        if exercise not in self.stubs:
+            run = self._run_dir(f"stub-{exercise}")
+            shutil.copy(self.clone / "assignments" / f"{exercise}.py", run / "submission")
+            report = self.reap({"runs": [self.judge_run(run, exercise, 300)]}, 300)
+            graded = self.parse(run, report["runs"][0])
+            if graded.returncode != 0 or graded.results_error or not graded.tests:
+                raise HarnessError(f"the stub of {exercise} does not grade in mode "
+                                   f"{self.mode.name}: exit {graded.returncode}, "
+                                   f"{graded.results_error}; {graded.stderr[-1500:]!r}")
+            self.stubs[exercise] = graded
+            self._save_pristine()  # with the caches this run wrote
+        return self.stubs[exercise]
+
+    def source_text(self, attack: Attack, values: dict[str, str]) -> dict[str, bytes]:
+        """The submission's files: ``{name: bytes}``."""
+        if attack.source:
+            folder = REPO / attack.source
+            return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+        text = attack.file.read_text()
+        text = text.replace("# {{LIB}}", LIB.read_text())
+        for key, value in values.items():
+            text = text.replace("{{" + key + "}}", value)
+        leftover = re.findall(r"\{\{[A-Z_]+\}\}", text)
+        if leftover:
+            raise HarnessError(f"{attack.name}: unknown template keys {sorted(set(leftover))}")
+        if attack.base:
+            folder = "assignments" if attack.base == "stub" else "solutions"
+            base = (self.clone / folder / f"{attack.exercise}.py").read_text()
+            text = base.rstrip() + "\n\n\n" + text
+        return {f"{attack.exercise}.py": text.encode()}
+
+    # one attack ------------------------------------------------------------------------------
+    def run(self, attack: Attack) -> Outcome:
+        started = time.monotonic()
+        out = Outcome(attack.name, self.mode.name)
+        unknown = set(attack.checks) - KNOWN_CHECKS
+        if unknown:
+            raise HarnessError(f"{attack.name}: unknown checks {sorted(unknown)}")
+        stub = self.stub(attack.exercise)
+        out.stub_score = stub.score
+        marker = "rt" + secrets.token_hex(6)
+        run = self._run_dir(attack.name)
+        out.run_dir = str(run)
+        canary = run / "canary.txt"
+        canary_text = f"canary {marker}\n"
+        canary.write_text(canary_text)
+        os.chown(canary, self.uid, self.gid)  # the judge could overwrite it: it must not
+        listeners = Listeners(marker)
+        decoys: list[Path] = []
+        decoy_tokens: list[str] = []
+        decoy_proc = None
+        try:
+            values = {"MARKER": marker, "RESULTS_DIR": str(run / "results"),
+                      "SESSION_DIR": str(self.dir), "TCP_PORT": str(listeners.tcp_port),
+                      "UDP_PORT": str(listeners.udp_port), "UNIX_NAME": listeners.unix_name,
+                      "CANARY": str(canary), "HOME_MB": str(HOME_MB)}
+            for name, data in self.source_text(attack, values).items():
+                (run / "submission" / name).write_bytes(data)
+                (run / "submission" / name).chmod(0o644)
+            other_uid = self.uid if self.mode.user else DECOY_UID
+            if "decoy_home" in attack.checks or "decoy_process" in attack.checks:
+                for parent in (run / "tmp", Path("/tmp")):
+                    home = parent / f"dlgrade-{attack.exercise}-decoy{marker}"
+                    home.mkdir(mode=0o700)
+                    token = "DECOY" + secrets.token_hex(8)
+                    (home / f"{attack.exercise}.py").write_text(
+                        f"# another student's submission {token}\n")
+                    _chown_tree(home, other_uid, other_uid)
+                    decoys.append(home)
+                    decoy_tokens.append(token)
+            if "decoy_process" in attack.checks:
+                decoy_proc = subprocess.Popen(
+                    ["/usr/bin/python3", "-c", "import time; time.sleep(600)",
+                     "grader.sandbox.worker", f"dlgrade-redteam-decoy-{marker}"],
+                    cwd=decoys[0], user=other_uid, group=other_uid, extra_groups=[],
+                    env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+            clone_before = snapshot_tree(self.clone)
+            site_before = {str(d): snapshot_site(d) for d in self.site_dirs}
+            sub_before = snapshot_tree(run / "submission")
+            tmp_before = list_shared_tmp()
+
+            runs = [self.judge_run(run, attack.exercise, attack.timeout)]
+            follow: list[tuple[str, Path]] = []
+            for check, source in (("next_correct", self.clone / "solutions" / "kfold.py"),
+                                  ("next_stub", self.clone / "assignments" / "kfold.py")):
+                if check in attack.checks:
+                    nrun = self._run_dir(f"{attack.name}-{check}")
+                    shutil.copy(source, nrun / "submission" / "kfold.py")
+                    runs.append(self.judge_run(nrun, "kfold", 120))
+                    follow.append((check, nrun))
+            ranges = [list(WORKER_UIDS), [UNPRIVILEGED_UID, UNPRIVILEGED_UID]]
+            spec = {"runs": runs, "markers": [marker, *attack.markers],
+                    "watch_s": 3 if "results_stable" in attack.checks else 0, "linger_s": 2,
+                    "scan_uids": ranges,
+                    "ignore_pids": [decoy_proc.pid] if decoy_proc else []}
+            report = self.reap(spec, sum(r["timeout"] for r in runs) + 10)
+            graded = self.parse(run, report["runs"][0])
+            out.score = graded.score
+            out.notices = str((graded.results or {}).get("output", ""))[:2000] \
+                if isinstance(graded.results, dict) else ""
+            self._judge_checks(attack, graded, stub, out, [self.secret, *decoy_tokens])
+            self._leftover_checks(graded.report, out)
+            for i, (check, nrun) in enumerate(follow, start=1):
+                self._follow_check(check, self.parse(nrun, report["runs"][i]), out)
+            if decoys:
+                for home in decoys:
+                    shutil.rmtree(home, ignore_errors=True)
+            self._file_checks(run, follow, tmp_before, marker, out)
+            self._extra_checks(attack, graded, listeners, canary, canary_text, decoy_proc, out)
+            self._tree_checks(clone_before, site_before, sub_before, run, out)
+        finally:
+            listeners.close()
+            if decoy_proc is not None:
+                decoy_proc.kill()
+                decoy_proc.wait()
+            for home in decoys:
+                shutil.rmtree(home, ignore_errors=True)
+            shutil.rmtree(run / "submission", ignore_errors=True)
+            run.chmod(0o700)
+        out.seconds = time.monotonic() - started
+        return out
+
+    # the checks ----------------------------------------------------------------------------
+    def _judge_checks(self, attack: Attack, graded: Graded, stub: Graded, out: Outcome,
+                      secrets_: list[str]) -> None:
+        if graded.timed_out:
+            out.fail(f"the judge did not finish within {attack.timeout:g} s")
+        if graded.stopped:
+            out.fail("the judge was stopped (SIGSTOP or a tracer) during grading")
+        if graded.returncode != 0:
+            tail = graded.stderr.decode(errors="replace").strip().splitlines()[-3:]
+            out.fail(f"the judge exited with code {graded.returncode}: " + " | ".join(tail)[:400])
+        if graded.results_error:
+            out.fail(graded.results_error)
+        if graded.junit_error:
+            out.fail(graded.junit_error)
+        if not graded.results_error:
+            if graded.checks() != stub.checks():
+                missing = sorted(set(stub.checks()) - set(graded.checks()))[:3]
+                extra = sorted(set(graded.checks()) - set(stub.checks()))[:3]
+                out.fail(f"results.json does not list the stub's checks (missing {missing}, "
+                         f"unexpected {extra})")
+            total = sum(float(t.get("score", 0) or 0) for t in graded.tests)
+            if attack.score == "stub":
+                limit = (stub.score or 0) + 1e-6
+                if (graded.score or 0) > limit or total > limit:
+                    out.fail(f"scored {graded.score} (tests add up to {round(total, 2)}), more than "
+                             f"the stub's {stub.score}")
+            for part in attack.must_lose:
+                hit = [t for t in graded.tests if part in str(t.get("name"))]
+                if not hit:
+                    out.fail(f"no check named like {part!r} in results.json")
+                for t in hit:
+                    if float(t.get("score", 0) or 0) > 0:
+                        out.fail(f"{t.get('name')!r} paid {t.get('score')} (must score 0)")
+        text = graded.text()
+        for needle in (*FORBIDDEN, *secrets_):
+            if needle and needle in text:
+                where = text[max(0, text.index(needle) - 80):text.index(needle) + 160]
+                label = "the judge's secret" if needle == self.secret else needle
+                out.fail(f"{label} reached the reports or the judge's output: "
+                         f"...{where!r}..."[:500])
+        if b"\x1b" in graded.stdout + graded.stderr:
+            out.fail("ESC (a terminal escape) in the judge's output")
+
+    def _leftover_checks(self, report: dict, out: Outcome) -> None:
+        for when, key in (("at the judge's exit", "left_at_exit"), ("2 s later", "left_later")):
+            groups = report.get(key) or {}
+            for group in ("tree", "marked"):
+                procs = groups.get(group) or []
+                if procs:
+                    out.fail(f"{len(procs)} process(es) left {when} ({group}): " + "; ".join(
+                        f"pid {p['pid']} uid {p['uid']} {p['cmdline'][:80]!r}" for p in procs[:3]))
+            procs = groups.get("uid") or []
+            if procs:
+                text = (f"{len(procs)} new process(es) of a worker uid or the unprivileged user "
+                        f"{when}: " + "; ".join(f"pid {p['pid']} uid {p['uid']} "
+                                                f"{p['cmdline'][:60]!r}" for p in procs[:3]))
+                (out.fail if strict() else out.notes.append)(text)
+
+    def _follow_check(self, check: str, graded: Graded, out: Outcome) -> None:
+        if graded.results_error or graded.returncode != 0:
+            out.fail(f"{check}: the next grading failed: exit {graded.returncode}, "
+                     f"{graded.results_error}")
+            return
+        if check == "next_correct":
+            top = sum(float(t.get("max_score", 0)) for t in graded.tests)
+            if graded.score is None or graded.score < top - 1e-6:
+                out.fail(f"next_correct: a correct kfold graded right after scored {graded.score} "
+                         f"of {round(top, 2)}")
+        elif check == "next_stub":
+            stub = self.stubs["kfold"]
+            if graded.score != stub.score or graded.checks() != stub.checks():
+                out.fail(f"next_stub: the stub graded right after scored {graded.score} "
+                         f"(its own score is {stub.score})")
+
+    def _file_checks(self, run: Path, follow: list, tmp_before: dict[str, int], marker: str,
+                     out: Outcome) -> None:
+        for folder in [run / "tmp", *(n / "tmp" for _, n in follow)]:
+            left = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+            if left:
+                out.fail(f"the judge's TMPDIR is not empty after the run: {left[:5]}")
+        after = list_shared_tmp()
+        new = {p: uid for p, uid in after.items() if p not in tmp_before}
+        watched = {UNPRIVILEGED_UID, *range(WORKER_UIDS[0], WORKER_UIDS[1] + 1)}
+        for path, uid in sorted(new.items()):
+            if marker in path:
+                out.fail(f"left behind: {path} (uid {uid})")
+            elif uid in watched or strict():
+                text = f"new in {os.path.dirname(path)}: {path} (uid {uid})"
+                (out.fail if strict() else out.notes.append)(text)
+        for path in new:  # remove what the attack left (never what others made)
+            if marker in path:
+                p = Path(path)
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+
+    def _extra_checks(self, attack: Attack, graded: Graded, listeners: Listeners, canary: Path,
+                      canary_text: str, decoy_proc: subprocess.Popen | None, out: Outcome) -> None:
+        for kind in ("tcp", "udp", "unix"):
+            if f"{kind}_listener" in attack.checks and listeners.got(kind):
+                out.fail(f"the {kind} listener the test started got {listeners.got(kind)}")
+        if "results_stable" in attack.checks:
+            at_exit = graded.report.get("files_at_exit") or {}
+            later = graded.report.get("files_later") or {}
+            changed = [os.path.basename(p) for p in at_exit if at_exit.get(p) != later.get(p)]
+            if changed:
+                out.fail(f"changed after the judge exited: {changed}")
+        if "canary_intact" in attack.checks:
+            try:
+                now = canary.read_text(errors="replace")
+            except OSError as err:
+                now = f"<{err}>"
+            if now != canary_text:
+                out.fail(f"the judge wrote through a planted symlink: the canary now holds "
+                         f"{now[:40]!r}")
+        if "decoy_process" in attack.checks and decoy_proc is not None:
+            if decoy_proc.poll() is not None:
+                out.fail(f"the decoy worker (another student's) was killed "
+                         f"(exit {decoy_proc.returncode})")
+        if "heldout_differs" in attack.checks:
+            self._heldout_check(graded, out)
+
+    def _heldout_check(self, graded: Graded, out: Outcome) -> None:
+        """The PCA error the judge reports for its held-out digits must not be the one of the
+        split a worker rebuilds from the public seed."""
+        seen = None
+        for t in graded.tests:
+            m = re.search(r"PCA with (\d+) components: ([0-9.]+)", str(t.get("output", "")))
+            if m:
+                seen = (int(m.group(1)), m.group(2))
+                break
+        if seen is None:
+            out.fail("heldout_differs: the judge reported no PCA error on its held-out digits "
+                     "(did the training fail?)")
+            return
+        k, reported = seen
+        code = ("import sys; from grader.data import load_digits_split as s; "
+                "from grader.exercises.autoencoder import Settings; "
+                "from grader.exercises.autoencoder.judge import pca_mse; c = Settings(); "
+                "a, _, b, _ = s(test_fraction=c.test_fraction, seed=c.split_seed); "
+                f"print(f'{{pca_mse(a, b, {k}):.5f}}')")
+        proc = subprocess.run([str(self.main_python), "-c", code], cwd=self.clone,
+                              capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            raise HarnessError(f"cannot compute the guessed split: {proc.stderr[-800:]}")
+        guess = proc.stdout.strip()
+        if guess == reported:
+            out.fail(f"the judge's held-out digits are the public-seed split a worker rebuilds "
+                     f"(PCA error with {k} components {reported} both)")
+
+    def _tree_checks(self, clone_before: dict, site_before: dict, sub_before: dict, run: Path,
+                     out: Outcome) -> None:
+        changes = diff(clone_before, snapshot_tree(self.clone))
+        if changes:
+            out.fail("the checkout changed: " + "; ".join(changes))
+            self.restore_clone()
+        for folder, before in site_before.items():
+            changes = diff(before, snapshot_site(Path(folder)))
+            if self.mode.user is False:  # a root judge caching bytecode of packages is no attack
+                changes = [c for c in changes if not re.match(r"new .*__pycache__(/[^/]+\.pyc)?$", c)
+                           or self._owner(Path(folder), c[4:]) != 0]
+            if changes:
+                out.fail(f"site-packages changed ({folder}): " + "; ".join(changes))
+                self._restore_site(Path(folder), before)
+        changes = diff(sub_before, snapshot_tree(run / "submission"))
+        if changes:
+            out.fail("the submission folder changed: " + "; ".join(changes))
+
+    @staticmethod
+    def _owner(root: Path, rel: str) -> int | None:
+        try:
+            return (root / rel).lstat().st_uid
+        except OSError:
+            return None
+
+    def _restore_site(self, folder: Path, before: dict) -> None:
+        if self.mode.user and folder == self.site:
+            self._make_venv()
+            return
+        for rel in set(snapshot_site(folder)) - set(before):  # remove what appeared
+            path = folder / rel
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+
+def user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)

@@ -1,0 +1,87 @@
+"""The red-team suite (issue 12): every adversarial submission of tests/redteam/attacks.yml,
+graded by a real judge in each mode, must get no more than the stub, leave a valid report, no
+process, no file and an unchanged checkout (see tests/redteam/harness.py for every check).
+
+The attacks run when ``DLGRADE_REDTEAM=1`` and the tests run as root (the judge runs as root,
+and as an unprivileged user through setpriv): ``make redteam``, or
+
+    DLGRADE_REDTEAM=1 .venv/bin/python -m pytest -q tests/test_redteam.py
+
+``DLGRADE_REDTEAM_MODES=root`` (or ``user``) runs one mode (CI runs the two as two jobs);
+``DLGRADE_REDTEAM_WORKTREE=1`` grades the working tree instead of what is committed;
+``DLGRADE_REDTEAM_KEEP=1`` keeps the scratch folders; ``DLGRADE_REDTEAM_STRICT=1`` (set when
+``CI`` is) also fails on any new process of a worker uid or new file in /tmp, whoever made it.
+The README's table comes from ``python -m tests.redteam.table``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import pytest
+
+from tests.redteam import harness
+
+ATTACKS = harness.load_attacks()
+MODES = [m.strip() for m in os.environ.get("DLGRADE_REDTEAM_MODES", "root,user").split(",")
+         if m.strip()]
+
+
+def test_the_attack_table_is_complete():
+    names = [a.name for a in ATTACKS]
+    assert len(names) >= 40 and len(set(names)) == len(names)
+    folders = {p.name for p in harness.ATTACKS_DIR.iterdir() if p.is_dir()}
+    assert folders == {a.name for a in ATTACKS if not a.source} - {""}, (
+        "every folder of tests/redteam/attacks/ is listed in attacks.yml and vice versa")
+    exercises = {p.parent.name for p in (harness.REPO / "grader" / "exercises").glob("*/probes.py")}
+    for a in ATTACKS:
+        assert a.exercise in exercises, a.name
+        assert a.threat and a.defence and a.group, a.name
+        assert set(a.checks) <= harness.KNOWN_CHECKS, a.name
+        assert a.score in ("stub", "any") and a.base in (None, "stub", "solution"), a.name
+        if a.source:
+            assert (harness.REPO / a.source / f"{a.exercise}.py").is_file(), a.name
+        else:
+            text = a.file.read_text()
+            assert "# {{LIB}}" in text, f"{a.name}: the helpers are pasted at '# {{{{LIB}}}}'"
+            keys = set(re.findall(r"\{\{([A-Z_]+)\}\}", text)) - {"LIB"}
+            assert keys <= {"MARKER", "RESULTS_DIR", "SESSION_DIR", "TCP_PORT", "UDP_PORT",
+                            "UNIX_NAME", "CANARY", "HOME_MB"}, a.name
+    for path in [harness.LIB, *harness.ATTACKS_DIR.glob("*/*.py")]:
+        text = path.read_text()
+        # what an attack reports is assembled at run time: a traceback that quotes the source
+        # must not look like a report
+        assert not any(word in text for word in harness.FORBIDDEN), path
+
+
+@pytest.fixture(scope="module")
+def sessions():
+    reason = harness.skip_reason()
+    if not os.environ.get("DLGRADE_REDTEAM"):
+        pytest.skip("the red-team suite runs with DLGRADE_REDTEAM=1 (make redteam): about "
+                    "10 minutes per mode")
+    if reason:
+        pytest.skip(reason)
+    made: dict[str, harness.Session] = {}
+    started: dict[str, float] = {}
+
+    def get(mode: str) -> harness.Session:
+        if mode not in made:
+            started[mode] = time.monotonic()
+            made[mode] = harness.Session(harness.MODES[mode])
+        return made[mode]
+
+    yield get
+    for mode, session in made.items():
+        print(f"\nred team, mode {mode}: {time.monotonic() - started[mode]:.0f} s "
+              f"(commit {session.commit})")
+        session.close()
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])
+@pytest.mark.parametrize("mode", MODES)
+def test_attack_is_contained(mode, attack, sessions):
+    outcome = sessions(mode).run(attack)
+    assert outcome.held, outcome.summary()
