@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import re
 
 import numpy as np
 import pytest
@@ -56,3 +57,82 @@ def test_object_arrays_in_a_payload_are_refused():
 def test_malformed_payloads_raise_decode_error(payload):
     with pytest.raises(codec.DecodeError):
         codec.loads(payload)
+
+
+def npy(array: np.ndarray, **save) -> str:
+    buf = io.BytesIO()
+    np.save(buf, array, **save)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+@pytest.mark.parametrize("tree, message", [
+    ({"$t": "bigint", "v": "12x"}, "bad bigint"),
+    ({"$t": "bigint", "v": " 1_0"}, "bad bigint"),
+    ({"$t": "bigint", "v": ["1"]}, "bad bigint"),
+    ({"$t": "bigint", "v": "9" * 5000}, "bigint of more than"),
+    ({"$t": "dict", "v": [[[1], 2]]}, "unhashable dict key of type list"),
+    ({"$t": "dict", "v": [[{"$t": "dict", "v": []}, 2]]}, "unhashable dict key of type dict"),
+    ({"$t": "dict", "v": "ab"}, "expected a list"),
+    ({"$t": "dict", "v": [[1, 2, 3]]}, "bad dict item"),
+    ({"$t": "tuple", "v": {"a": 1}}, "expected a list"),
+    ({"$t": "float", "v": ["nan"]}, "bad float"),
+    ({"$t": "opaque", "type": ["x"], "text": "y"}, "bad opaque value"),
+    ({"$t": ["tuple"], "v": []}, "unknown tag"),
+    ({"v": 1}, "unknown tag 'None'"),
+    ({"$t": "ndarray", "npy": 5}, "array payload missing"),
+    ({"$t": "ndarray", "npy": "!!!"}, "bad array payload"),
+    ({"$t": "ndarray", "npy": base64.b64encode(b"\x93NUMPY\x09\x00").decode()}, "unsupported"),
+    ({"$t": "npscalar", "npy": npy(np.arange(3))}, "a numpy scalar of shape (3,)"),
+])
+def test_every_malformed_tree_raises_decode_error(tree, message):
+    with pytest.raises(codec.DecodeError, match=re.escape(message)):
+        codec.decode(tree)
+
+
+def test_trees_too_deep_raise_decode_error_not_recursion_error():
+    tree = []
+    for _ in range(100_000):
+        tree = [tree]
+    with pytest.raises(codec.DecodeError, match="nested too deeply"):
+        codec.decode(tree)
+
+
+@pytest.mark.parametrize("array", [np.array(["a", "bc"]), np.array([b"a"]),
+                                   np.array(["2024-01-01"], dtype="datetime64[D]"),
+                                   np.array([1], dtype="timedelta64[s]"),
+                                   np.zeros(2, dtype=[("a", "i4"), ("b", "f8")]),
+                                   np.zeros(2, dtype="V4")])
+def test_arrays_that_are_not_numbers_are_refused_naming_their_dtype(array):
+    with pytest.raises(codec.DecodeError, match=re.escape(f"an array of dtype {array.dtype}")):
+        codec.decode({"$t": "ndarray", "npy": npy(array)})
+    # and the encoder describes them instead of sending them
+    assert isinstance(roundtrip(array), codec.Opaque)
+
+
+def test_a_header_declaring_more_than_its_data_is_refused_without_allocating():
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
+                                                  "shape": (10**12, 10**6)})
+    tree = {"$t": "ndarray", "npy": base64.b64encode(header.getvalue() + b"\0" * 8).decode()}
+    with pytest.raises(codec.DecodeError, match=r"\(8000000000000000000 bytes\) but it holds 8 bytes"):
+        codec.decode(tree)
+    tree["npy"] = npy(np.arange(4.0))[:-8]  # cut short
+    with pytest.raises(codec.DecodeError):
+        codec.decode(tree)
+
+
+@pytest.mark.parametrize("array", [np.arange(6, dtype=">i4").reshape(2, 3),
+                                   np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+                                   np.array([True, False]), np.array([1 + 2j]),
+                                   np.zeros((0, 3), dtype=np.float16), np.uint8(7)])
+def test_numeric_arrays_round_trip_writable_in_native_byte_order(array):
+    out = roundtrip(array)
+    assert out.dtype == array.dtype.newbyteorder("=") and np.array_equal(out, array)
+    if isinstance(out, np.ndarray):
+        assert out.flags.writeable and out.dtype.isnative
+
+
+def test_ints_too_long_to_print_cross_as_opaque():
+    out = roundtrip(10**5000)
+    assert isinstance(out, codec.Opaque) and "int of" in out.text
+    assert roundtrip(-(2**100)) == -(2**100)
