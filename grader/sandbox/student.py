@@ -1,8 +1,9 @@
 """The proxy checks call: ``student.f(...)`` and ``student.probe(...)``.
 
 It starts a :class:`~grader.sandbox.process.Worker` lazily, restarts it after a crash or a timeout,
-charges every call to the exercise's time budget, and turns every failure into a
-``StudentError`` with a message a student can act on.
+charges every call to the exercise's time budget (starting the worker, reading and decoding its
+answer included), holds the worker to the exercise's answer limits, and turns every failure into
+a ``StudentError`` with a message a student can act on.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from grader.sandbox import codec
-from grader.config import ExerciseConfig
+from grader.config import ExerciseConfig, SandboxConfig
 from grader.errors import BadOutput, Crashed, ImportFailed, Missing, Raised, StudentError, TimedOut
+from grader.sandbox import codec
+from grader.sandbox.frames import frame_limits
 from grader.sandbox.process import ProgressFn, Runtime, Worker
 
 MAX_MODULE_BYTES = 2 * 1024 * 1024
@@ -28,10 +30,14 @@ class Student:
     """Proxy for one exercise's submitted module; see the module docstring."""
 
     def __init__(self, runtime: Runtime, exercise: ExerciseConfig, submission: Path, *,
-                 on_progress: ProgressFn | None = None) -> None:
+                 on_progress: ProgressFn | None = None,
+                 sandbox: SandboxConfig | None = None) -> None:
+        """``sandbox`` gives the answer limits (depth, elements, bytes unless the exercise sets
+        its own); the defaults of :class:`SandboxConfig` when None."""
         self._runtime = runtime
         self._on_progress = on_progress
         self._exercise = exercise
+        self._limits = frame_limits(sandbox or SandboxConfig(), exercise)
         self._file = submission / f"{exercise.id}.py"
         self._worker: Worker | None = None
         self._used = 0.0
@@ -61,7 +67,11 @@ class Student:
 
     def has(self, name: str) -> bool:
         """Whether the module defines a callable ``name`` (imports it if needed)."""
-        self._ensure_worker(time.monotonic() + self._budget(None))
+        started = time.monotonic()
+        try:
+            self._ensure_worker(started + self._budget(None))
+        finally:
+            self._used += time.monotonic() - started
         return name in self._worker.names
 
     def _budget(self, timeout: float | None) -> float:
@@ -78,13 +88,20 @@ class Student:
             what = (_describe(name, args, kwargs) if op == "call" else
                     f"your code in {self._file.name}")
         started = time.monotonic()
-        deadline = started + budget
+        try:  # reading and decoding the answer is charged too: the student chose its size
+            answer = self._request(op, name, args, kwargs, started + budget, budget, what)
+            return self._answer(answer, op, name, what)
+        finally:
+            self._used += time.monotonic() - started
+
+    def _request(self, op: str, name: str, args: tuple, kwargs: dict, deadline: float,
+                 budget: float, what: str) -> dict:
         try:
             self._ensure_worker(deadline)
             if op == "call" and name not in self._worker.names:
                 raise Missing(f"{self._file.name} has no function {name}(): define it with the "
                               "signature in the assignment")
-            answer = self._worker.request(
+            return self._worker.request(
                 {"op": op, "name": name, "args": codec.encode(list(args)),
                  "kwargs": codec.encode(dict(kwargs))}, deadline, doing=what)
         except TimeoutError:
@@ -94,9 +111,6 @@ class Student:
         except (Crashed, BadOutput):
             self._stop_worker()
             raise
-        finally:
-            self._used += time.monotonic() - started
-        return self._answer(answer, op, name, what)
 
     def _answer(self, answer: dict, op: str, name: str, what: str) -> Any:
         if answer.get("ok"):
@@ -127,6 +141,7 @@ class Student:
         source = self._read_module()
         worker = Worker(self._runtime, self._exercise.id, source)
         worker.on_progress = self._on_progress
+        worker.limits = self._limits
         self._worker = worker
         try:
             worker.start(deadline)
