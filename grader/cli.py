@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -18,7 +19,8 @@ from pathlib import Path
 
 from grader.config import Config, find_config, load_config
 from grader.errors import GraderError
-from grader.results import Report, format_table, write_atomic, write_gradescope, write_junit
+from grader.results import (Report, format_table, printable, private_folder, publish_folder,
+                            write_atomic, write_gradescope, write_junit)
 
 OK, CONDITION_FAILED, CANNOT_RUN = 0, 1, 2
 
@@ -212,17 +214,24 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
     config = _config(args)
     ids = _exercises(args.exercises, config)
-    artifacts = args.results.parent / "artifacts" if args.results else None
+    # Artifacts are drawn in a private folder beside the results, then put at <results
+    # dir>/artifacts: a link planted there or below is replaced, never written through.
+    staging = private_folder(args.results.parent, ".artifacts-") if args.results else None
     try:
-        report = grade(config, args.submission, exercises=ids, artifacts_dir=artifacts)
-    except GraderError as err:
-        if args.results:  # Gradescope shows this file: a visible reason, never a blank score
+        report = grade(config, args.submission, exercises=ids, artifacts_dir=staging)
+    except BaseException as err:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if args.results and isinstance(err, GraderError):
+            # Gradescope shows this file: a visible reason, never a blank score
             write_atomic(args.results, json.dumps({
                 "score": 0, "tests": [], "output_format": "text",
-                "output": f"The autograder could not run: {err}. Please tell your instructor."}))
+                "output": printable(f"The autograder could not run: {err}. Please tell your "
+                                    "instructor.")}))
         raise
     if args.results:
         write_gradescope(report, args.results)
+        publish_folder(staging, args.results.parent / "artifacts")
     if args.junit:
         write_junit(report, args.junit)
     if args.quiet:
@@ -239,8 +248,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def _print_output(report: Report) -> None:
+    """Each exercise's captured output, every line marked as the student's (so that a printed
+    "Total: ..." cannot pass for the grader's)."""
     for ex, text in report.student_output.items():
-        print(f"\n--- output of {ex}.py (stdout and stderr) ---\n{text.rstrip()}")
+        lines = printable(text).rstrip().splitlines()
+        print(f"\n--- output of {ex}.py (stdout and stderr) ---")
+        print("\n".join(f"  | {line}" for line in lines))
 
 
 def cmd_grade_batch(args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ import pytest
 
 from grader.config import VISIBILITIES, Config, ExerciseConfig
 from grader.errors import CheckFailure, GraderError, Missing, StudentError
-from grader.results import CheckResult
+from grader.results import CheckResult, write_private
 from grader.sandbox.process import ProgressFn, Runtime
 from grader.sandbox.student import Student
 
@@ -40,7 +40,11 @@ class CheckMeta:
 
 
 class Feedback:
-    """Information a check attaches to its entry, pass or fail (not points)."""
+    """Information a check attaches to its entry, pass or fail (not points).
+
+    Images are saved under ``images_dir`` (``<artifacts>/<exercise>``): the judge makes the last
+    two folders of that path and follows no link there (see :func:`grader.results.write_private`).
+    """
 
     def __init__(self, images_dir: Path | None) -> None:
         self._images_dir = images_dir
@@ -57,10 +61,10 @@ class Feedback:
         """Embed ``png`` in the HTML output; also save it as ``<artifacts>/<name>.png``."""
         saved = None
         if self._images_dir is not None:
-            safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "image"
-            self._images_dir.mkdir(parents=True, exist_ok=True)
-            saved = self._images_dir / f"{safe}.png"
-            saved.write_bytes(png)
+            safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_.") or "image"
+            folder = self._images_dir
+            saved = write_private(folder.parent.parent, (folder.parent.name, folder.name),
+                                  f"{safe}.png", png)
         data = base64.b64encode(png).decode()
         self.html_parts.append(f'<figure><img alt="{html.escape(alt)}" '
                                f'src="data:image/png;base64,{data}"/>'

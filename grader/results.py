@@ -1,16 +1,24 @@
 """One result model, many formats: text table, Gradescope ``results.json``, JUnit XML.
 
-Only the judge builds these, after every worker is dead; files are written atomically
-(temporary file + rename) so whatever was at the path before is replaced whole.
+Only the judge builds these, after every worker is dead. Every format shows student text
+(messages, output, file names) through :func:`printable` only, so a submission cannot break a
+file's syntax or a terminal's display. Files are written without following links: a report
+replaces whatever was at its path whole (temporary file + rename), and artifacts are written
+into a private folder that is then put in place (:func:`private_folder`, :func:`write_private`,
+:func:`publish_folder`).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
+import shutil
+import stat
 import tempfile
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 from xml.etree import ElementTree as ET
@@ -80,12 +88,38 @@ class Report:
         return "\n".join(lines)
 
 
+# C0 controls but tab and newline, DEL, C1 controls, bidi embeddings, overrides and isolates,
+# and what XML 1.0 forbids besides (surrogates, U+FFFE, U+FFFF). \r is handled before.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+                          "\ud800-\udfff\ufffe\uffff]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to show in a terminal, a CI log, JSON or XML: line ends become ``\\n``
+    (``\\r\\n`` and a lone ``\\r`` alike, so nothing overwrites a line), tabs stay, and
+    other control characters, bidi controls and characters XML 1.0 forbids are removed."""
+    return _UNPRINTABLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def printable_report(report: Report) -> Report:
+    """``report`` with every text in it passed through :func:`printable`."""
+    return replace(
+        report,
+        checks=tuple(replace(c, name=printable(c.name), output=printable(c.output))
+                     for c in report.checks),
+        notices=tuple(map(printable, report.notices)),
+        exercise_notes={ex: tuple(map(printable, notes))
+                        for ex, notes in report.exercise_notes.items()},
+        student_output={ex: printable(text) for ex, text in report.student_output.items()})
+
+
 def _num(x: float) -> str:
     return f"{x:.2f}".rstrip("0").rstrip(".") if x != int(x) else str(int(x))
 
 
 def format_table(report: Report, *, details: bool = True, width: int = 100) -> str:
     """The readable table: per exercise, each check with its points and what to fix."""
+    report = printable_report(report)
     lines: list[str] = []
     for ex in report.exercises:
         score, top = report.exercise_score(ex)
@@ -119,6 +153,7 @@ def _plain(check: CheckResult) -> str:
 
 def to_gradescope(report: Report) -> dict:
     """Gradescope's ``results.json`` (top-level ``score``, ``tests``, ``stdout_visibility``)."""
+    report = printable_report(report)
     tests = []
     for i, c in enumerate(report.checks, 1):
         entry = {"name": c.name, "number": str(i), "score": round(c.score, 6), "max_score": round(c.max_score, 6),
@@ -133,6 +168,7 @@ def to_gradescope(report: Report) -> dict:
 
 def to_junit(report: Report) -> str:
     """JUnit XML: one testsuite per exercise; a lost point is a failure, a grader crash an error."""
+    report = printable_report(report)
     root = ET.Element("testsuites", name="dlgrade", tests=str(len(report.checks)),
                       time=f"{report.seconds:.3f}")
     for ex in report.exercises:
@@ -156,17 +192,105 @@ def to_junit(report: Report) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` whole (never a half-written or pre-existing file)."""
+    """Replace ``path`` whole with ``text`` in UTF-8 (never a half-written or pre-existing file).
+
+    The new file is renamed over ``path``: a symlink there is replaced, never written through.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with os.fdopen(fd, "w") as f:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as f:
             f.write(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def private_folder(parent: Path, prefix: str) -> Path:
+    """A new folder in ``parent`` (made if missing) that only this user can enter."""
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+
+
+_NOFOLLOW_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+
+
+def write_private(base: Path, folders: tuple[str, ...], name: str, data: bytes) -> Path:
+    """Write ``data`` to ``base/<folders...>/name`` without following any link below ``base``.
+
+    The judge owns what is below ``base`` (``base`` itself is the caller's choice): each of
+    ``folders`` is opened without following links and made (mode 0700) where missing; a link
+    or file in its place is removed first. The file is created new (``O_EXCL | O_NOFOLLOW``)
+    under a temporary name and renamed over ``name``, so a link there is replaced, never
+    followed. Every step goes through the parent's file descriptor, so a link planted
+    meanwhile higher up changes nothing.
+    """
+    Path(base).mkdir(parents=True, exist_ok=True)
+    fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for folder in folders:
+            inner = _open_folder(fd, folder)
+            os.close(fd)
+            fd = inner
+        tmp = f".{name}.{os.urandom(6).hex()}"
+        out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
+                      dir_fd=fd)
+        try:
+            with os.fdopen(out, "wb") as f:
+                f.write(data)
+            os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+        except BaseException:
+            os.unlink(tmp, dir_fd=fd)
+            raise
+    finally:
+        os.close(fd)
+    return Path(base, *folders, name)
+
+
+def _open_folder(parent_fd: int, name: str) -> int:
+    """``name`` in ``parent_fd`` opened as a folder, never through a link; made if missing."""
+    for _ in range(3):  # another process may be planting things: try again, then give up
+        try:
+            return os.open(name, _NOFOLLOW_DIR, dir_fd=parent_fd)
+        except FileNotFoundError:
+            pass
+        except OSError as err:
+            if err.errno not in (errno.ELOOP, errno.ENOTDIR):
+                raise
+            os.unlink(name, dir_fd=parent_fd)  # a link or a file: removed, never followed
+        try:
+            os.mkdir(name, 0o700, dir_fd=parent_fd)
+        except FileExistsError:
+            pass
+    return os.open(name, _NOFOLLOW_DIR, dir_fd=parent_fd)
+
+
+def publish_folder(folder: Path, dest: Path) -> None:
+    """Rename ``folder`` to ``dest``; whatever is at ``dest`` is removed first, never followed
+    (a link is unlinked, a folder removed without following the links inside it)."""
+    for _ in range(3):  # another process may be planting things: try again, then give up
+        _remove(dest)
+        try:
+            os.rename(folder, dest)  # renames over an empty folder; fails on anything else
+            return
+        except OSError as err:
+            if err.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
+                raise
+    os.rename(folder, dest)
+
+
+def _remove(path: Path) -> None:
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(info.st_mode):
+        shutil.rmtree(path)  # unlinks the links inside a folder, never follows them
+    else:
+        os.unlink(path)
 
 
 def write_gradescope(report: Report, path: Path) -> None:

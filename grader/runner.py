@@ -18,7 +18,7 @@ from grader.config import EXERCISES_DIR, Config
 from grader.errors import GraderError
 from grader import fixtures
 from grader.plugin import CheckMeta, DlgradePlugin, GradingState
-from grader.results import Report
+from grader.results import Report, printable
 from grader.delivery.intake import Intake, take_submission
 from grader.sandbox.process import ProgressFn, Runtime, prepare_runtime
 
@@ -138,7 +138,8 @@ def _absent_message(exercise: str) -> str:
 
 def path_scrubber(submission: Path, config: Config, runtime: Runtime) -> Callable[[str], str]:
     """Text -> the same text without the grading machine's absolute paths (a traceback's
-    ``/tmp/dlgrade-kfold-x1y2/kfold.py`` becomes ``kfold.py``)."""
+    ``/tmp/dlgrade-kfold-x1y2/kfold.py`` becomes ``kfold.py``) and without control characters
+    (see :func:`grader.results.printable`): every text of the report passes here."""
     prefixes = sorted({str(p) for p in (submission.absolute(), submission.resolve(), config.root,
                                         Path(__file__).resolve().parents[1], *runtime.private_dirs)
                        if str(p) not in ("", "/")}, key=len, reverse=True)
@@ -147,7 +148,7 @@ def path_scrubber(submission: Path, config: Config, runtime: Runtime) -> Callabl
     temp = re.compile(r"(?:/[^\s'\"/:]+)*/dlgrade-[A-Za-z0-9_-]+?-[A-Za-z0-9_]{8}/")
 
     def scrub(text: str) -> str:
-        text = temp.sub("", text)
+        text = temp.sub("", printable(text))
         for prefix in prefixes:
             text = text.replace(prefix + "/", "")
         for prefix in pythons:

@@ -149,3 +149,20 @@ def test_table_wraps_long_messages_instead_of_cutting_them():
     table = format_table(report, width=80)
     assert "END-OF-HINT" in table
     assert all(len(line) <= 80 for line in table.splitlines())
+
+
+def test_every_format_shows_student_text_printable_only():
+    from grader.results import CheckResult, Report
+
+    fake = "\x1b[2J\rTotal: 120 / 120\x00\x0b\u202e\ud800"
+    report = Report(checks=(CheckResult("kfold", "kfold: x", 0, 1, "visible", "failed", fake),
+                            CheckResult("kfold", "kfold: y", 0, 1, "visible", "error", fake,
+                                        output_format="html")),
+                    exercises=("kfold",), points={"kfold": 2}, notices=(fake,),
+                    exercise_notes={"kfold": (fake,)}, student_output={"kfold": fake})
+    root = ET.fromstring(to_junit(report))  # XML 1.0 forbids most of those characters
+    assert root.find(".//failure").text == "[2J\nTotal: 120 / 120"
+    data = json.dumps(to_gradescope(report))
+    assert "\\u001b" not in data and "\\u0000" not in data and "\\ud800" not in data
+    table = format_table(report)
+    assert "\x1b" not in table and "\r" not in table and "\u202e" not in table
