@@ -224,8 +224,8 @@ def write_private(base: Path, folders: tuple[str, ...], name: str, data: bytes) 
     The judge owns what is below ``base`` (``base`` itself is the caller's choice): each of
     ``folders`` is opened without following links and made (mode 0700) where missing; a link
     or file in its place is removed first. The file is created new (``O_EXCL | O_NOFOLLOW``)
-    under a temporary name and renamed over ``name``, so a link there is replaced, never
-    followed. Every step goes through the parent's file descriptor, so a link planted
+    under a temporary name and renamed over ``name``, so a link (or a folder) there is
+    replaced, never followed. Every step goes through the parent's file descriptor, so a link planted
     meanwhile higher up changes nothing.
     """
     Path(base).mkdir(parents=True, exist_ok=True)
@@ -241,7 +241,11 @@ def write_private(base: Path, folders: tuple[str, ...], name: str, data: bytes) 
         try:
             with os.fdopen(out, "wb") as f:
                 f.write(data)
-            os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+            try:
+                os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+            except IsADirectoryError:  # a folder planted at the file's name
+                shutil.rmtree(name, dir_fd=fd)
+                os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
         except BaseException:
             os.unlink(tmp, dir_fd=fd)
             raise

@@ -114,7 +114,7 @@ def test_a_header_declaring_more_than_its_data_is_refused_without_allocating():
     np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
                                                   "shape": (10**12, 10**6)})
     tree = {"$t": "ndarray", "npy": base64.b64encode(header.getvalue() + b"\0" * 8).decode()}
-    with pytest.raises(codec.DecodeError, match=r"\(8000000000000000000 bytes\) but it holds 8 bytes"):
+    with pytest.raises(codec.DecodeError, match=r"\(8\d{18} bytes\) but it holds 8 bytes"):
         codec.decode(tree)
     tree["npy"] = npy(np.arange(4.0))[:-8]  # cut short
     with pytest.raises(codec.DecodeError):

@@ -106,7 +106,8 @@ def test_progress_values_are_numbers_and_a_printable_label():
 def test_an_exercise_may_allow_more_bytes_than_the_sandbox():
     sandbox = SandboxConfig(answer_limit_mb=2, answer_max_depth=10, answer_max_items=99)
     assert frame_limits(sandbox) == FrameLimits(2 << 20, 10, 99)
-    assert frame_limits(sandbox, ExerciseConfig("kfold", 10, answer_limit_mb=0.5)).max_bytes == 1 << 19
+    own = ExerciseConfig("kfold", 10, answer_limit_mb=0.5)
+    assert frame_limits(sandbox, own).max_bytes == 1 << 19
 
 
 # -- reading from the pipe -------------------------------------------------------------------
@@ -216,8 +217,12 @@ print(before, status('VmHWM'), time.monotonic() - started, len(errors))
 
 def test_the_judge_stays_small_and_quick_reading_huge_and_deep_answers():
     """Three answers of 64 MB of ``[]`` (allowed in bytes, over the element limit) and one
-    nested 100 000 deep. Measured on 2 cores: +62 MB peak RSS, 3.5 s, most of it the writers
-    building their frames (end to end before the limits: 3.1 GB and 103 s)."""
+    nested 100 000 deep. Measured on 2 shared cores: +62 MB peak RSS (one frame's buffer), 3 to
+    6 s, most of it the writers building their frames.
+
+    End to end (grading kfold, answer_limit_mb 64, the judge's peak RSS and wall time): before
+    the limits 3104 MB and 103 s; with them 225 MB and 8.5 s (165 MB and 3.3 s for the frame
+    nested 100 000 deep, which used to be a RecursionError, "the grader itself failed")."""
     out = subprocess.run([sys.executable, "-c", JUDGE], cwd=REPO, capture_output=True, text=True,
                          timeout=300, check=True).stdout.split()
     before, peak, seconds, refused = int(out[0]), int(out[1]), float(out[2]), int(out[3])
@@ -225,6 +230,36 @@ def test_the_judge_stays_small_and_quick_reading_huge_and_deep_answers():
     assert refused == 4
     assert peak - before < 2 * 64 + 20  # one frame's buffer at a time, none kept
     assert seconds < 60
+
+
+# -- the Student: limits for its worker, decoding charged to the budget ---------------------------
+
+class FakeWorker:
+    """Stands for a worker whose answer takes 0.2 s to arrive."""
+
+    def __init__(self, runtime, exercise, source):
+        self.names, self.requests, self.proc = ["f"], -1, None
+
+    def start(self, deadline):
+        pass
+
+    def request(self, message, deadline, *, doing):
+        time.sleep(0.2)
+        return {"ok": True, "value": [1]}
+
+
+def test_the_worker_gets_the_exercise_limits_and_decoding_is_charged(monkeypatch, tmp_path):
+    from grader.sandbox import student as student_module
+
+    monkeypatch.setattr(student_module, "Worker", FakeWorker)
+    monkeypatch.setattr(student_module.codec, "decode", lambda tree: time.sleep(0.3) or tree)
+    (tmp_path / "kfold.py").write_text("def f():\n    pass\n")
+    exercise = ExerciseConfig("kfold", 10, answer_limit_mb=1)
+    sandbox = SandboxConfig(answer_max_depth=5, answer_max_items=50)
+    student = student_module.Student(None, exercise, tmp_path, sandbox=sandbox)
+    assert student.f() == [1]
+    assert student._worker.limits == FrameLimits(1 << 20, 5, 50)
+    assert student.seconds_used >= 0.5  # the answer's 0.2 s and its decoding's 0.3 s
 
 
 # -- end to end: forged frames fail kfold's checks and nothing else ---------------------------

@@ -109,6 +109,12 @@ def test_feedback_images_never_follow_a_planted_link(where, kind, tmp_path, vict
     assert not (tmp_path / "artifacts" / "kfold").is_symlink()
 
 
+def test_a_folder_planted_at_an_image_name_is_replaced(tmp_path):
+    (tmp_path / "artifacts" / "kfold" / "picture.png" / "inner").mkdir(parents=True)
+    saved = Feedback(tmp_path / "artifacts" / "kfold").image(PNG, "picture", "a picture")
+    assert regular(saved) and saved.read_bytes() == PNG
+
+
 DRAWING_CHECK = """import pytest
 @pytest.mark.points(1)
 def test_draws(feedback):

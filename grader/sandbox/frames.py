@@ -161,7 +161,7 @@ def parse_answer(body: bytes | bytearray, limits: FrameLimits, doing: str) -> di
 # A JSON string (the escapes skipped; possessive, so no backtracking), a lone quote (an
 # unterminated string), an empty container, or one structural character.
 _TOKEN = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"|"|\[\s*+\]|\{\s*+\}|[\[\]{},:]', re.DOTALL)
-_QUOTE, _OPENERS, _CLOSERS, _SEPARATORS = ord('"'), b"[{", b"]}", b",:"
+_QUOTE, _CLOSERS, _SEPARATORS = ord('"'), b"]}", b",:"
 
 
 def over_limits(body: bytes | bytearray, limits: FrameLimits) -> str:
@@ -169,11 +169,13 @@ def over_limits(body: bytes | bytearray, limits: FrameLimits) -> str:
 
     Elements are counted as JSON counts values and keys: one for the document, one per ``,``
     and ``:`` and one per non-empty container, outside strings. Invalid JSON may read as ''
-    (the parser refuses it next): what is scanned is bounded, never the whole payload twice.
+    here (the parser refuses it next). The scan stops at the first limit crossed, so the
+    Python-level work is bounded by the limits, whatever the payload.
     """
     opens = body.count(b"[") + body.count(b"{")
-    if opens <= limits.max_depth and 1 + opens + body.count(b",") + body.count(b":") <= limits.max_items:
-        return ""  # an upper bound of both: brackets, commas and colons inside strings count too
+    elements = 1 + opens + body.count(b",") + body.count(b":")
+    if opens <= limits.max_depth and elements <= limits.max_items:
+        return ""  # upper bounds of both: brackets, commas and colons inside strings count too
     depth = strings = 0
     items = 1
     for token in _TOKEN.finditer(body):
