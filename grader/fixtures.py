@@ -6,14 +6,19 @@ the run is read from ``config.stash``, never from globals.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import os
+import stat
 import zlib
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
 
+from grader.config import Config
 from grader.errors import GraderError
 from grader.plugin import FEEDBACK, META, STATE, Feedback, GradingState, exercise_of, resolve_device
 from grader.sandbox.student import Student
@@ -73,6 +78,52 @@ def seed(request: pytest.FixtureRequest) -> int:
 @pytest.fixture
 def rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
+
+
+def course_secret(config: Config, exercise: str) -> int:
+    """An int for ``exercise`` that a worker can neither know nor reproduce, and that is the same
+    on every run and machine of a course: a hash of the config's seed, the exercise id and the
+    bytes of the reference solution ``solutions/<id>.py``, which exist only where grading
+    happens (the judge reads them; a worker never can). Where there is no reference (a student's
+    release, ``dlgrade check``), the config's seed alone: reproducible, and not secret, which
+    is fine on the student's own machine. For what the worker must not see in advance: the
+    held-out images of the autoencoder, the held-out spirals of backprop."""
+    digest = hashlib.sha256(f"dlgrade secret/{exercise}/{config.seed}".encode())
+    path = config.solutions / f"{exercise}.py" if config.solutions else None
+    if path is not None and path.is_file():
+        digest.update(b"\0" + path.read_bytes())
+    return int.from_bytes(digest.digest()[:8], "big") & 0x7FFFFFFFFFFFFFFF
+
+
+@pytest.fixture(scope="module")
+def secret_seed(request: pytest.FixtureRequest) -> int:
+    """:func:`course_secret` of this exercise: seeds what the worker must not see (held-out
+    data). Never send it, or anything it seeds except the training part, to the worker."""
+    return course_secret(_state(request).config, exercise_of(request.path))
+
+
+# A submitted module larger than this is refused by the worker too (grader.sandbox.student).
+MAX_SOURCE_BYTES = 2 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def submitted_source(request: pytest.FixtureRequest) -> bytes | None:
+    """The bytes of the submitted ``<id>.py`` as the intake left it (the very file the worker
+    imports), read here in the judge, never through the worker: for checks that judge the
+    source text itself (``ast``, never executed). None when there is no regular file of at
+    most 2 MiB."""
+    state, ex = _state(request), exercise_of(request.path)
+    path = Path(state.submission) / f"{ex}.py"
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_SOURCE_BYTES:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 @pytest.fixture
