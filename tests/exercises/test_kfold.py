@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import KFold
 
+from tests.exercises.forgery import expect_no_more_than_the_stub
 from tests.helpers import ASSIGNMENTS, SOLUTIONS, SUBMISSIONS, full_marks, lost_points
 
 EX = "kfold"
@@ -44,8 +45,10 @@ H_ITERATED = name("iterated folds on hidden sizes")
 H_IT_ERRORS = name("iterated rejects bad arguments")
 H_NUMPY = name("numpy integers accepted in every function")
 HIDDEN = {H_UNSHUFFLED, H_SHUFFLED, H_ITERATED, H_IT_ERRORS, H_NUMPY}
-# Paid only alongside evidence of real work (gated_by in the checks).
-GATED = {TYPES, REPRODUCIBLE, K_LOW, K_HIGH, NON_INTEGER, NUMPY_INTS, H_IT_ERRORS, H_NUMPY}
+# Paid only alongside evidence of real work (gated_by in the checks): the properties a
+# function doing nothing has, and those that random index arrays of the right lengths have.
+GATED = {TYPES, REPRODUCIBLE, K_LOW, K_HIGH, NON_INTEGER, NUMPY_INTS, H_IT_ERRORS, H_NUMPY,
+         COVERED, COMPLEMENT, SIZES, IT_DIFFER}
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +120,17 @@ def test_zero_effort_earns_at_most_a_tenth(reports, zero):
     assert report.score <= 0.1 * report.max_score + 1e-9, (
         zero, report.score, sorted(c.name for c in report.checks if c.score > 0))
     assert not any(c.score > 0 for c in report.checks if c.name in GATED)
+
+
+# Forgeries: every function a stub, and the probe that sends the folds back replaced at import
+# by one that makes up folds (random indices in range, scikit-learn's sizes). Measured on the
+# checks as they were: 1.11 / 10 (the sizes and "repeats differ"); now nothing.
+FORGED = ["forge_split"]
+
+
+@pytest.mark.parametrize("forge", FORGED)
+def test_forged_probe_answers_earn_no_more_than_the_stub(reports, forge):
+    expect_no_more_than_the_stub(reports(SUBMISSIONS / EX / forge), reports(ASSIGNMENTS))
 
 
 def test_gated_checks_say_what_they_wait_for(reports):

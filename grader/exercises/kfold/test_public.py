@@ -30,7 +30,9 @@ SIZES = [(12, 3), (10, 3), (11, 4), (7, 7), (9, 2)]
 
 # Evidence of real work: validation folds that hold samples and do not overlap. Every usual slip
 # (remainder dropped or misplaced, training on the validation fold, strided folds, a seed
-# ignored) still passes it; empty, zero, constant, repeated and echoed folds do not.
+# ignored) still passes it; empty, zero, constant, repeated and echoed folds do not, nor do
+# random index arrays of the right lengths. What such folds also have (the right sizes, every
+# sample somewhere, a training part that is the complement, repeats that differ) pays with it.
 REAL_FOLDS = "test_validation_folds_do_not_overlap"
 REAL_ITERATED = "test_iterated_folds_do_not_overlap"
 
@@ -72,6 +74,7 @@ def test_validation_folds_do_not_overlap(student):
 
 
 @pytest.mark.points(1)
+@pytest.mark.gated_by(REAL_FOLDS)
 def test_every_sample_is_validated(student):
     for n, k in SIZES:
         folds, what = _folds(student, n, k)
@@ -79,6 +82,7 @@ def test_every_sample_is_validated(student):
 
 
 @pytest.mark.points(2)
+@pytest.mark.gated_by(REAL_FOLDS)
 def test_train_and_validation_are_disjoint_and_cover_all(student):
     for n, k in SIZES:
         folds, what = _folds(student, n, k)
@@ -86,6 +90,7 @@ def test_train_and_validation_are_disjoint_and_cover_all(student):
 
 
 @pytest.mark.points(2)
+@pytest.mark.gated_by(REAL_FOLDS)
 def test_fold_sizes_put_the_remainder_first(student):
     for n, k in SIZES:
         folds, what = _folds(student, n, k)
@@ -189,6 +194,7 @@ def test_iterated_groups_are_full_kfold_splits(student, seed):
 
 
 @pytest.mark.points(1)
+@pytest.mark.gated_by(REAL_ITERATED)  # random index arrays differ too
 def test_iterated_repeats_differ(student, seed):
     # Unordered partitions of 30 samples in 3 folds: about 9e11; equal repeats by chance ~1e-12.
     n, k, repeats = 30, 3, 3
