@@ -13,6 +13,7 @@ from torch import nn
 
 from grader.exercises.param_count.oracle import torch_output_shape
 from grader.exercises.param_count.probes import BUILDERS, DESCRIPTIONS, build_model
+from tests.exercises.forgery import expect_no_more_than_the_stub
 from tests.helpers import ASSIGNMENTS, SOLUTIONS, SUBMISSIONS, full_marks, lost_points
 
 EX = "param_count"
@@ -118,6 +119,17 @@ def test_zero_effort_earns_at_most_a_tenth(reports, zero):
     assert report.score <= 0.1 * report.max_score + 1e-9, (
         zero, report.score, sorted(c.name for c in report.checks if c.score > 0))
     assert not any(c.score > 0 for c in report.checks if c.name in GATED)
+
+
+# Forgeries: every function a stub, and the probes the value checks read (count_model,
+# output_shape) replaced at import by ones that make up plausible answers (a Python int, a pair
+# of positive ints). Measured on the checks as they were: 0; asserted to stay so.
+FORGED = ["forge_counts"]
+
+
+@pytest.mark.parametrize("forge", FORGED)
+def test_forged_probe_answers_earn_no_more_than_the_stub(reports, forge):
+    expect_no_more_than_the_stub(reports(SUBMISSIONS / EX / forge), reports(ASSIGNMENTS))
 
 
 OK = ["ok_torch_modules", "ok_recursive_analytic"]
