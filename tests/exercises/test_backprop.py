@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from tests.exercises.forgery import expect_no_more_than_the_stub
 from tests.helpers import (ASSIGNMENTS, SOLUTIONS, SUBMISSIONS, full_marks,
                            lost_points)
 
@@ -27,6 +28,8 @@ MLP_TORCH = MLP_TORCH_NO_REG | MLP_TORCH_REG
 TRAINING = {name("train mlp classifies held out spirals"),
             name("train mlp with two hidden layers classifies held out spirals")}
 REPRODUCIBLE = name("train mlp is reproducible from its seed")  # gated on the public training
+# The minibatches are what the run reports: paid only with the public training check too.
+MINIBATCHES = name("train mlp visits every sample once per epoch")
 STABILITY = {name("softmax cross entropy is stable at large scores"),
              name("mlp loss is stable at large scores")}
 RELU_BACKWARD = {name("relu backward matches numerical gradients"),
@@ -39,6 +42,9 @@ NUMERICAL = {name("affine backward matches numerical gradients"),
              name("softmax cross entropy gradient matches numerical gradients"),
              name("mlp loss gradients match numerical gradients")}
 GATE_TEXT = "so does a function that does not do the work yet"
+# A single layer's numerical check also fails when the forward's values near the input are not
+# the layer's (the numerical gradient of a wrong forward vouches for nothing).
+PAID_WHEN_FORWARD_RIGHT = "this check is paid when your"
 ZERO_EFFORT = ["zero_zeros", "zero_input", "zero_constant", "zero_raises"]
 CORRECT_STYLES = ["ok_loops", "ok_functional"]
 
@@ -78,8 +84,7 @@ def test_loss_summed_loses_softmax_and_mlp_loss_checks(reports):
     # dscores is consistent with the summed loss, so the numerical check itself passes; it is
     # paid only with a right loss (its gate), and says so.
     numerical = report.check(name("softmax cross entropy gradient matches numerical gradients"))
-    assert numerical.score == 0 and GATE_TEXT in numerical.output
-    assert "softmax cross entropy loss matches torch" in numerical.output
+    assert numerical.score == 0 and PAID_WHEN_FORWARD_RIGHT in numerical.output
     assert not any("affine" in c or "relu" in c or "sigmoid" in c for c in lost)
 
 
@@ -117,8 +122,10 @@ def test_softmax_without_max_shift_loses_only_the_stability_checks(reports):
 
 def test_train_that_never_updates_loses_only_the_training_checks(reports):
     report = reports(WRONG / "train_never_updates")
-    # Reproducibility holds for a trainer that does nothing: it is paid only with the training.
-    assert lost_points(report) == TRAINING | {REPRODUCIBLE}
+    # Reproducibility holds for a trainer that does nothing, and its minibatches are right: both
+    # are paid only with the training.
+    assert lost_points(report) == TRAINING | {REPRODUCIBLE, MINIBATCHES}
+    assert GATE_TEXT in report.check(MINIBATCHES).output
     output = report.check(name("train mlp classifies held out spirals")).output
     assert re.search(r"classifies 3\d\.\d% of 600 held-out spiral points", output), output
     assert GATE_TEXT in report.check(REPRODUCIBLE).output
@@ -164,7 +171,10 @@ def test_huge_forward_fails_every_gradient_check(reports):
     assert AFFINE_BACKWARD | RELU_BACKWARD <= lost
     assert report.score == 0
     outputs = " ".join(report.check(c).output for c in NUMERICAL)
-    assert "gradient of your forward is not finite" in outputs, outputs
+    # each single layer's forward is refused near the input before any difference is taken;
+    # the others name the non-finite (or absurd) numerical gradient
+    assert "cannot vouch for the backward" in outputs, outputs
+    assert "not finite" in outputs or "e+30" in outputs, outputs
 
 
 @pytest.mark.parametrize("folder", ZERO_EFFORT)
@@ -178,10 +188,66 @@ def test_zero_backward_of_a_zero_forward_is_not_paid_by_the_numerical_checks(rep
     report = reports(WRONG / "zero_zeros")
     for check in NUMERICAL:
         result = report.check(check)
-        assert result.score == 0 and GATE_TEXT in result.output, (check, result.output)
+        assert result.score == 0 and (GATE_TEXT in result.output
+                                      or PAID_WHEN_FORWARD_RIGHT in result.output), (
+            check, result.output)
+    assert GATE_TEXT in report.check(name("mlp loss gradients match numerical gradients")).output
     for check in (name("relu backward matches numerical gradients"),
                   name("sigmoid backward matches numerical gradients")):  # identity forwards
-        assert GATE_TEXT in reports(WRONG / "zero_input").check(check).output
+        output = reports(WRONG / "zero_input").check(check).output
+        assert GATE_TEXT in output or PAID_WHEN_FORWARD_RIGHT in output
+
+
+# Forgeries: every function a stub, and the probes replaced at import by ones that describe a
+# made-up, self-consistent network (smooth forwards with their exact gradients, so "backward"
+# agrees with central differences of "forward"), claim no warnings, make up losses, and report
+# perfect minibatches without training. Measured on the checks as they were: 0.59 / 30 (the
+# minibatch check); now nothing.
+FORGED = ["forge_probes"]
+
+
+@pytest.mark.parametrize("forge", FORGED)
+def test_forged_probe_answers_earn_no_more_than_the_stub(reports, forge):
+    expect_no_more_than_the_stub(reports(WRONG / forge), reports(ASSIGNMENTS))
+
+
+def test_numerical_checks_refuse_outputs_that_are_not_the_forwards():
+    """The values a numerical gradient is taken of are compared with the forward computed by
+    the judge: outputs of another function (here, one whose gradient is an arbitrary "dx")
+    fail, the forward's own pass."""
+    import numpy as np
+
+    from grader.errors import CheckFailure
+    from grader.exercises.backprop import oracle
+    from grader.numgrad import perturbations
+
+    rng = np.random.default_rng(0)
+    x, w, b = rng.normal(size=(3, 5)), rng.normal(size=(5, 4)), rng.normal(size=4)
+    batch = perturbations(x, h=1e-5)
+    right = np.stack([oracle.forward_value("affine_forward", [v, w, b]) for v in batch])
+    oracle.expect_forward_values(right, right + 1e-13, name="affine_forward", what="w")
+    fake_dx = rng.normal(size=(5, 4))
+    forged = np.stack([v @ fake_dx for v in batch])
+    with pytest.raises(CheckFailure, match="cannot vouch for the backward"):
+        oracle.expect_forward_values(forged, right, name="affine_forward", what="w")
+    for kind in ("relu", "sigmoid"):
+        x = np.array([[-1000.0, -3.0, -1e-3, 0.5, 40.0]])
+        assert np.allclose(oracle.forward_value(f"{kind}_forward", [x]),
+                           oracle.torch_elementwise(kind, x, np.ones_like(x))[0],
+                           rtol=1e-15, atol=0)
+    scores, y = rng.normal(size=(5, 4)), rng.integers(0, 4, 5)
+    assert oracle.forward_value("softmax_cross_entropy", [scores, y]) == pytest.approx(
+        oracle.torch_softmax_cross_entropy(scores, y)[0], rel=1e-13)
+
+
+def test_held_out_spirals_come_from_a_secret_seed():
+    """The worker gets the check's seed (train_mlp's seed argument); the held-out spirals'
+    seed is derived from the course's secret, so it is neither that seed nor seed + 1, and it
+    is the same on every run."""
+    from grader.exercises.backprop.training import held_out_seed
+
+    assert held_out_seed(123, 7) == held_out_seed(123, 7)
+    assert held_out_seed(123, 7) not in (7, 8) and held_out_seed(124, 7) != held_out_seed(123, 7)
 
 
 @pytest.mark.parametrize("folder", CORRECT_STYLES)

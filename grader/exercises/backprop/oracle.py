@@ -105,6 +105,52 @@ def mlp_scores(params: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
     return h
 
 
+def forward_value(name: str, args: list[Any]) -> Any:
+    """What the contract's forward ``name`` gives on ``args`` (its ``out``; for
+    ``softmax_cross_entropy`` the loss), computed here in float64."""
+    if name == "affine_forward":
+        x, w, b = (np.asarray(a, np.float64) for a in args)
+        return x @ w + b
+    if name == "relu_forward":
+        return np.maximum(np.asarray(args[0], np.float64), 0.0)
+    if name == "sigmoid_forward":
+        x = np.asarray(args[0], np.float64)
+        return np.where(x >= 0, 1.0 / (1.0 + np.exp(-np.abs(x))),
+                        np.exp(-np.abs(x)) / (1.0 + np.exp(-np.abs(x))))
+    if name == "softmax_cross_entropy":
+        scores, y = np.asarray(args[0], np.float64), np.asarray(args[1], np.int64)
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        return -float(np.mean(log_probs[np.arange(len(y)), y]))
+    raise ValueError(f"no forward {name!r}")
+
+
+# The outputs a single layer's numerical gradient is taken of must be the layer's (as its forward
+# check judges it: relative 1e-10 against torch). The numerical checks are paid only when the
+# forward check passes, and a forward that passes it computes the layer; outputs made up to
+# agree with some gradient (a submission can report any) are not the layer's. A value within
+# this tolerance moves a central difference (h = 1e-5) by at most ~1e-5 of the values' size, far
+# less than a wrong gradient. (mlp_loss is not verified this way: its numerical check is paid
+# only with every loss and gradient of the unregularised networks right against torch, and a
+# slip in the L2 penalty must keep costing the L2 checks only.)
+FORWARD_RTOL, FORWARD_ATOL = 1e-10, 1e-12
+
+
+def expect_forward_values(stacked: np.ndarray, expected: np.ndarray, *, name: str,
+                          what: str) -> None:
+    """The student's forward outputs at the perturbed inputs are what the layer gives there
+    (``expected``, computed by the judge): the numerical gradient is taken of those."""
+    err = np.abs(stacked - expected)
+    bad = ~(err <= FORWARD_ATOL + FORWARD_RTOL * np.abs(expected))
+    if np.any(bad):
+        rows = bad.reshape(len(stacked), -1).any(axis=1)
+        fail(f"{what}: your {name} gives wrong values at {int(rows.sum())} of {len(stacked)} "
+             f"inputs near this one (each moved by 1e-5 in one element; up to "
+             f"{float(np.nanmax(np.where(bad, err, 0.0))):.3g} off), so the numerical gradient "
+             f"of your forward cannot vouch for the backward: this check is paid when your "
+             f"{name} is right (its forward check says where it is not)")
+
+
 def min_preactivation(params: dict[str, np.ndarray], X: np.ndarray) -> float:
     """Smallest ``|pre-activation|`` over the hidden ReLUs (inf for L = 1): how far from a kink."""
     h = np.asarray(X, dtype=np.float64)

@@ -12,7 +12,7 @@ import pytest
 
 from grader.data import make_spirals
 from grader.exercises.backprop import oracle
-from grader.exercises.backprop.training import expect_spiral_accuracy
+from grader.exercises.backprop.training import expect_spiral_accuracy, held_out_seed
 from grader.expect import expect_array, expect_type, fail
 
 pytestmark = pytest.mark.visibility("after_due_date")
@@ -41,9 +41,10 @@ def test_mlp_loss_matches_reference_on_a_deeper_network(student, reference, rng)
 
 @pytest.mark.points(3)
 def test_train_mlp_with_two_hidden_layers_classifies_held_out_spirals(student, settings, seed,
-                                                                       feedback):
+                                                                       secret_seed, feedback):
     expect_spiral_accuracy(student, settings, seed=seed, hidden_sizes=settings.deep_hidden_sizes,
-                           learning_rate=settings.deep_learning_rate, feedback=feedback)
+                           learning_rate=settings.deep_learning_rate, feedback=feedback,
+                           test_seed=held_out_seed(secret_seed, seed))
 
 
 @pytest.mark.points(1)

@@ -1,12 +1,13 @@
 """Training on the spirals, shared by the checks and by calibration (judge side).
 
-The trainer gets only the training spirals; the held-out spirals come from another seed and never
-leave the judge; the accuracy is computed with the judge's own forward pass
+The trainer gets only the training spirals; the held-out spirals come from a seed the worker
+cannot know (:func:`held_out_seed`) and never leave the judge; the accuracy is computed with the judge's own forward pass
 (``oracle.mlp_scores``) on the returned weights, after validating them.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -19,17 +20,29 @@ from grader.expect import fail
 N_CLASSES = 3
 
 
+def held_out_seed(secret: int, seed: int) -> int:
+    """The held-out spirals' seed in grading: the course's secret (``grader.fixtures.
+    course_secret``, which the worker never has) with the check's seed. The worker receives
+    ``seed`` (as ``train_mlp``'s seed), so ``seed + 1`` would let it draw the held-out points."""
+    digest = hashlib.sha256(f"backprop held-out spirals/{secret}/{seed}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
 def spiral_accuracy(train: Callable[..., Any], settings: Any, *, seed: int,
-                    hidden_sizes: tuple[int, ...], learning_rate: float) -> tuple[float, str]:
+                    hidden_sizes: tuple[int, ...], learning_rate: float,
+                    test_seed: int | None = None) -> tuple[float, str]:
     """``(held-out accuracy, description of the call)`` of ``train(X, y, **budget)``'s weights.
 
     ``train`` is the student's ``train_mlp`` through the sandbox, or the reference's in
-    calibration. Raises ``CheckFailure`` when the returned params are malformed.
+    calibration. The held-out spirals are drawn from ``test_seed`` (grading: a secret one,
+    :func:`held_out_seed`; calibration: ``seed + 1``, an independent draw all the same).
+    Raises ``CheckFailure`` when the returned params are malformed.
     """
     X, y = make_spirals(settings.n_train_per_class, n_classes=N_CLASSES, noise=settings.noise,
                         seed=seed)
     X_test, y_test = make_spirals(settings.n_test_per_class, n_classes=N_CLASSES,
-                                  noise=settings.noise, seed=seed + 1)
+                                  noise=settings.noise,
+                                  seed=seed + 1 if test_seed is None else test_seed)
     kwargs = dict(hidden_sizes=tuple(hidden_sizes), num_classes=N_CLASSES, epochs=settings.epochs,
                   learning_rate=learning_rate, batch_size=settings.batch_size, reg=settings.reg,
                   seed=seed % 2**31)
@@ -43,14 +56,14 @@ def spiral_accuracy(train: Callable[..., Any], settings: Any, *, seed: int,
 
 def expect_spiral_accuracy(student: Any, settings: Any, *, seed: int,
                            hidden_sizes: tuple[int, ...], learning_rate: float,
-                           feedback: Any = None) -> float:
+                           feedback: Any = None, test_seed: int | None = None) -> float:
     """The check: the student's trained MLP reaches ``settings.min_accuracy`` on held-out
     spirals."""
     def train(X: np.ndarray, y: np.ndarray, **kwargs: Any) -> Any:
         return student.train_mlp(X, y, _timeout=settings.train_timeout, **kwargs)
 
     accuracy, what = spiral_accuracy(train, settings, seed=seed, hidden_sizes=hidden_sizes,
-                                     learning_rate=learning_rate)
+                                     learning_rate=learning_rate, test_seed=test_seed)
     n_test = N_CLASSES * settings.n_test_per_class
     if feedback is not None:
         feedback.info(f"held-out accuracy on {n_test} spiral points: {accuracy:.3f} "
