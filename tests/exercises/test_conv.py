@@ -21,6 +21,7 @@ from grader.exercises.conv.cases import (BACKWARD_CASES, FORWARD_CASES, LECTURE_
                                          LECTURE_KERNEL, LECTURE_OUTPUT)
 from grader.release import strip_solutions
 from grader.results import Report
+from tests.exercises.forgery import expect_no_more_than_the_stub
 from tests.helpers import SOLUTIONS, SUBMISSIONS, full_marks, grade_dir, lost_points
 
 EX = "conv"
@@ -184,6 +185,63 @@ def test_zero_effort_earns_at_most_a_tenth(folder):
     no_grader_errors(report)
     assert report.score <= 0.1 * report.max_score, [
         (c.name, c.score) for c in report.checks if c.score > 0]
+
+
+# Forgeries: every function a stub, and the probes replaced at import by ones that return outputs
+# of the right shapes with made-up values, made-up gradients, perturbed objectives that agree
+# with them exactly, and a one-microsecond timing (information only: no points depend on it).
+# Measured on the checks as they were: 0; asserted to stay so, and without a grader error.
+FORGED = ["forge_probes"]
+
+
+@pytest.mark.parametrize("forge", FORGED)
+def test_forged_probe_answers_earn_no_more_than_the_stub(forge, tmp_path: Path):
+    (tmp_path / "conv.py").write_text(strip_solutions((SOLUTIONS / "conv.py").read_text(), EX))
+    expect_no_more_than_the_stub(graded(forge), grade_dir(tmp_path, EX))
+
+
+class _ForgedObjective:
+    """A worker whose forward is right but whose perturbed objectives are those of a linear
+    function with an arbitrary gradient: what a submission could report to make any backward
+    "agree" with central differences."""
+
+    def __init__(self, fake: dict) -> None:
+        self.fake = fake
+
+    def has(self, name: str) -> bool:
+        return True
+
+    def probe(self, name, layer, inputs, options, dout, which, stack, **kw):
+        base = np.asarray(inputs[which], np.float64)
+        values = [1.0 + float(np.sum(self.fake[which] * (v - base))) for v in stack]
+        return {"values": np.array(values)}
+
+
+def test_numerical_gradients_are_taken_only_of_the_forward():
+    """The perturbed objectives are compared with torch's forward on the same inputs: made-up
+    values that would confirm any gradient fail; the reference's pass."""
+    from grader.errors import CheckFailure
+    from grader.exercises.conv.probes import objective
+
+    case = BACKWARD_CASES[0]
+    rng = np.random.default_rng(0)
+    inputs = case.inputs(rng)
+    dout = rng.normal(size=oracle.torch_forward("conv2d", inputs, case.options).shape)
+    fake = {k: rng.normal(size=np.shape(v)) for k, v in inputs.items()}
+    with pytest.raises(CheckFailure, match="the numerical gradient can only vouch"):
+        oracle.numerical_gradients(_ForgedObjective(fake), "conv2d", inputs, case.options,
+                                   dout, "conv2d")
+    reference = load_reference()
+
+    class Honest(_ForgedObjective):
+        def probe(self, name, *args, **kw):
+            return objective(reference, *args)
+
+    grads = oracle.numerical_gradients(Honest(fake), "conv2d", inputs, case.options, dout,
+                                       "conv2d")
+    expected = oracle.torch_gradients("conv2d", inputs, case.options, dout)
+    for got, want in zip(grads, expected):
+        assert np.allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
 def test_trivial_properties_are_paid_only_with_a_real_forward():

@@ -171,11 +171,20 @@ def probe(student: Any, name: str, layer: str, *args: Any, **kwargs: Any) -> Any
     return student.probe(name, layer, *args, **kwargs)
 
 
+def answer_dict(answer: Any, what: str) -> dict:
+    """A probe's answer is a dict; anything else (a submission can replace the probes) fails
+    the check instead of breaking the grader."""
+    if not isinstance(answer, dict):
+        fail(f"{what}: the call did not return its result (got {type_name(answer)})")
+    return answer
+
+
 def take_out(answer: Any, what: str) -> Any:
     """The ``out`` of a probe answer; fails when the student's forward returned no pair."""
-    if isinstance(answer, dict) and "not_a_pair" in answer:
-        fail(f"{what}: expected a pair (out, cache), got {answer['not_a_pair']}")
-    return answer["out"]
+    answer = answer_dict(answer, what)
+    if "not_a_pair" in answer:
+        fail(f"{what}: expected a pair (out, cache), got {str(answer['not_a_pair'])[:100]}")
+    return answer.get("out")
 
 
 def check_forward_output(out: Any, layer: str, inputs: dict, options: dict, what: str) -> None:
@@ -241,7 +250,7 @@ def run_roundtrip(student: Any, layer: str, inputs: dict, options: dict,
         fail(f"{what}: your {layer}_forward gives wrong values on this input (the forward checks "
              "say where), so the numerical gradient of your forward cannot vouch for your "
              f"{layer}_backward: this check is paid when your forward is right on this input")
-    grads = answer["grads"]
+    grads = answer.get("grads")
     if layer == "conv2d":
         if not isinstance(grads, (tuple, list)) or len(grads) != 3:
             size = f" of length {len(grads)}" if isinstance(grads, (tuple, list)) else ""
@@ -297,14 +306,41 @@ def numerical_gradients(student: Any, layer: str, inputs: dict, options: dict,
     grads = []
     for name in ("x", "w", "b") if layer == "conv2d" else ("x",):
         stack = perturbations(inputs[name], h=H)
-        answer = probe(student, "objective", layer, inputs, options, dout, name, stack)
+        answer = answer_dict(probe(student, "objective", layer, inputs, options, dout, name,
+                                   stack), what)
         if "bad_out" in answer:
             fail(f"{what}: with {name} perturbed, the forward output became "
-                 f"{answer['bad_out']}; expected a float array of shape {dout.shape}")
-        values = expect_array(answer["values"], shape=(len(stack),), dtype=np.float64,
+                 f"{str(answer['bad_out'])[:100]}; expected a float array of shape {dout.shape}")
+        values = expect_array(answer.get("values"), shape=(len(stack),), dtype=np.float64,
                               what=f"{what} (perturbed outputs)")
+        expect_objective(values, layer, inputs, options, dout, name, stack, what=what)
         grads.append(gradient_from_values(values, np.shape(inputs[name]), h=H))
     return grads
+
+
+# The perturbed outputs a numerical gradient is taken of must be the forward's: a submission
+# could report values of another function (one whose gradient is whatever its backward says),
+# so each reported sum(out * dout) is compared with torch's on the same perturbed input, with
+# the forward checks' tolerance scaled to the sum (|got - torch| <= 1e-9 + 1e-8 sum|out*dout|).
+# Within it a central difference (H = 1e-3) moves by at most ~1e-5 of the sum's size, far below
+# any wrong gradient. The reference: ~1e-15 relative (einsum against torch's conv2d).
+OBJECTIVE_RTOL, OBJECTIVE_ATOL = 1e-8, 1e-9
+
+
+def expect_objective(values: np.ndarray, layer: str, inputs: dict, options: dict,
+                     dout: np.ndarray, name: str, stack: np.ndarray, *, what: str) -> None:
+    """``values[i]`` is ``sum(forward(inputs with name = stack[i]) * dout)`` as torch computes
+    the forward (the student's forward was checked right on ``inputs`` just before)."""
+    dout = np.asarray(dout, np.float64)
+    for i, replacement in enumerate(stack):
+        out = torch_forward(layer, {**inputs, name: replacement}, options)
+        expected = float(np.sum(out * dout))
+        scale = float(np.sum(np.abs(out * dout)))
+        if not abs(float(values[i]) - expected) <= OBJECTIVE_ATOL + OBJECTIVE_RTOL * scale:
+            fail(f"{what}: with one element of {name} moved by +-{H:g}, your {layer}_forward "
+                 f"gave sum(out * dout) = {float(values[i]):.10g} where that forward gives "
+                 f"{expected:.10g} (perturbation {i}): the numerical gradient can only vouch for "
+                 f"a backward when it is taken of the forward the forward checks verify")
 
 
 def worst_relative_error(got: np.ndarray, expected: np.ndarray) -> float:
