@@ -12,6 +12,7 @@ import pytest
 
 from grader.errors import CheckFailure
 from grader.exercises.dropout import judge, probes, stats
+from tests.exercises.forgery import expect_no_more_than_the_stub
 from tests.helpers import ASSIGNMENTS, SOLUTIONS, SUBMISSIONS, full_marks, lost_points
 
 EX = "dropout"
@@ -40,6 +41,10 @@ WRONG = {
     "module_zero_in_place_at_p_one": {"module p one drops everything"},
     # x.mul_(mask).div_(1 - p): the same at every p, judged where gradients are.
     "module_in_place": {"module gradient flows"},
+    # torch's dropout where the worker's recorder cannot see it (torch functions switched off),
+    # and through an alias: the judge reads it in the source.
+    "module_torch_dropout_unrecorded": {"module does not call torch dropout"},
+    "module_torch_dropout_alias": {"module does not call torch dropout"},
 }
 SUBSET = {
     # A mask shared by all rows also moves the fraction and the mean by chance (one draw of
@@ -101,6 +106,131 @@ def test_zero_effort_earns_at_most_a_tenth(variant, graded):
         (c.name, c.score) for c in report.checks if c.score > 0]
 
 
+# Forgeries: every function a stub, and the probes replaced at import by ones that return the
+# judge's input as output, no warnings, "a torch.nn.Module", "the gradient reached x", "no torch
+# dropout was called", made-up network gradients and a falling loss history. Measured on the
+# checks as they were: 0; asserted to stay so.
+FORGED = ["forge_claims"]
+
+
+@pytest.mark.parametrize("forge", FORGED)
+def test_forged_probe_answers_earn_no_more_than_the_stub(forge, graded):
+    expect_no_more_than_the_stub(graded(SUBMISSIONS / EX / forge, EX), graded(ASSIGNMENTS, EX))
+
+
+def test_torch_dropout_hidden_from_the_recorder_is_read_in_the_source(graded):
+    """Under torch._C.DisableTorchFunction() no TorchFunctionMode sees the call (the worker's
+    record is empty, so the check as it was paid it); the judge names the lines."""
+    output = graded(SUBMISSIONS / EX / "module_torch_dropout_unrecorded", EX).check(
+        name("module does not call torch dropout")).output
+    assert "DisableTorchFunction" in output and "torch.nn.functional.dropout" in output
+    assert "line " in output and "by hand" in output
+    alias = graded(SUBMISSIONS / EX / "module_torch_dropout_alias", EX).check(
+        name("module does not call torch dropout")).output
+    assert "from torch.nn.functional import dropout as d" in alias
+
+
+@pytest.mark.parametrize("code", [
+    "y = torch.nn.functional.dropout(x, 0.3)",
+    "import torch.nn.functional as F\ny = F.dropout(x, p=0.3, training=True)",
+    "y = torch.dropout(x, 0.3, True)",
+    "layer = torch.nn.Dropout(0.3)",
+    "from torch import nn\nlayer = nn.AlphaDropout(0.3)",
+    "y = torch.nn.functional.dropout2d(x)",
+    "y = torch.nn.functional.feature_alpha_dropout(x, 0.3)",
+    "y, mask = torch.native_dropout(x, 0.3, True)",
+    "y = torch._VF.dropout(x, 0.3, True)",
+    "y = torch.ops.aten.native_dropout.default(x, 0.3, True)",
+    "from torch.nn.functional import dropout as d",
+    "from torch.nn.functional import *",
+    "from torch.nn.modules import dropout",
+    "with torch._C.DisableTorchFunction():\n    pass",
+    "from torch.overrides import TorchFunctionMode",
+    "f = getattr(torch.nn.functional, 'drop' + 'out')",
+    "f = getattr(torch.nn, 'Dropout')",
+    "f = torch.nn.functional.__dict__['x']",
+    "f = vars(torch.nn.functional)['x']",
+    "f = eval('torch')",
+    "exec('x = 1')",
+    "m = __import__('torch')",
+    "import importlib",
+    "from operator import attrgetter",
+    "import sys\nm = sys.modules['torch']",
+    "op = torch._C._get_operation_overload('aten::native_dropout', '')",
+    "import pickle",
+])
+def test_the_source_reading_finds_torch_dropout_and_unreadable_reach(code):
+    from grader.exercises.dropout.source import torch_dropout_uses
+
+    found = torch_dropout_uses("import torch\n" + code + "\n")
+    assert found and all(f.line >= 2 for f in found), found
+
+
+def test_the_source_reading_leaves_the_students_own_names_alone():
+    from grader.exercises.dropout.source import torch_dropout_uses
+
+    code = '''"""Inverted dropout. Do not call torch.nn.functional.dropout or nn.Dropout."""
+import numpy as np
+import torch
+
+
+def dropout_forward(x, p, *, train=True, seed=None):
+    """Like F.dropout, by hand."""
+    # not torch.nn.functional.dropout(x, p): a mask by hand
+    cache = {"dropout_mask": None, "p": p}
+    return x, cache
+
+
+def dropout_backward(dout, cache):
+    return dout * cache["dropout_mask"]
+
+
+class Dropout(torch.nn.Module):
+    def __init__(self, p=0.5):
+        super().__init__()
+        self.p = p
+        self.dropout_rate = getattr(self, "p")
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        return x * (torch.rand(x.shape) >= self.p) / (1 - self.p)
+
+    def __repr__(self):
+        return f"Dropout(p={self.p})"
+
+
+layer = Dropout(0.3)
+out, cache = dropout_forward(np.ones(3), 0.3)
+'''
+    assert torch_dropout_uses(code) == []
+    for path in [SOLUTIONS / "dropout.py", ASSIGNMENTS / "dropout.py",
+                 *sorted((SUBMISSIONS / EX).glob("ok_*/dropout.py"))]:
+        assert torch_dropout_uses(path.read_bytes()) == [], path
+
+
+def test_the_training_demonstration_is_judged_from_the_weights(reference_module):
+    """The judge recomputes the demonstration's losses: the reference's trained weights bring
+    the training loss far down; the initial weights sent back as "trained" (a made-up falling
+    history beside them) do not; the judge draws the initial weights as the run does."""
+    from grader.exercises.dropout import Settings
+
+    settings = Settings(demo_steps=40, demo_every=20)
+    history = probes.overfitting_demo(reference_module, p=settings.demo_p,
+                                      seed=settings.demo_seed, width=settings.demo_width,
+                                      steps=settings.demo_steps, every=settings.demo_every,
+                                      n_train=settings.demo_train, n_val=settings.demo_val)
+    start, end = judge.demo_losses(history, settings)
+    assert start == pytest.approx(history["dropout_train"][0], rel=1e-5)
+    assert end == pytest.approx(history["dropout_train"][-1], rel=1e-4)
+    assert end < 0.5 * start
+    forged = dict(history, weights=judge.demo_initial_weights(settings),
+                  dropout_train=[1.0, 0.1, 0.01])
+    assert judge.demo_losses(forged, settings) == pytest.approx((start, start))
+    with pytest.raises(CheckFailure, match="weights"):
+        judge.demo_losses(dict(history, weights=None), settings)
+
+
 def test_a_trivial_property_is_paid_only_with_the_evidence(graded):
     """The identity has "eval mode is identity" and the module's "gradient flows" (dx = dout is
     its right gradient): both are failed at 0, naming the evidence that is missing."""
@@ -122,7 +252,7 @@ def test_calling_torch_dropout_gets_the_clear_message(graded):
     check = name("module does not call torch dropout")
     assert lost_points(report) == {check}
     output = report.check(check).output
-    assert "torch.nn.functional.dropout" in output
+    assert "line " in output and "return torch.nn.functional.dropout(x, self.p" in output
     assert "by hand" in output and "torch.rand" in output
 
 

@@ -142,11 +142,16 @@ def implied_gradient(out: np.ndarray, x: np.ndarray, dout: np.ndarray) -> np.nda
     return np.asarray(dout, dtype=np.float64) * (out.astype(np.float64) / x.astype(np.float64))
 
 
-def torch_dropout_message(calls: list[str]) -> str:
-    return (f"Dropout.forward called torch's own dropout ({', '.join(calls)}). This exercise asks "
-            f"you to write it by hand: draw a mask with torch.rand(x.shape) >= self.p, multiply "
-            f"x by it and divide by 1 - self.p in training mode; return x in eval mode. Do not "
-            f"use torch.nn.functional.dropout, torch.dropout or torch.nn.Dropout.")
+def torch_dropout_message(uses: list[str], *, source_text: bool = False) -> str:
+    """What to fix when torch's dropout is used: ``uses`` are lines of the source (from
+    ``source.torch_dropout_uses``) or the names of torch functions the run recorded."""
+    said = ("dropout.py uses torch's own dropout, or reaches code in a way that cannot be "
+            "checked:\n  " + "\n  ".join(uses) + "\n" if source_text else
+            f"Dropout.forward called torch's own dropout ({', '.join(uses)}). ")
+    return (said + "This exercise asks you to write it by hand: draw a mask with "
+            "torch.rand(x.shape) >= self.p, multiply x by it and divide by 1 - self.p in training "
+            "mode; return x in eval mode. Do not use torch.nn.functional.dropout, torch.dropout "
+            "or torch.nn.Dropout (nor reach them through getattr, __dict__, eval or importlib).")
 
 
 # -- a small network around the student's Dropout ---------------------------------------------
@@ -243,3 +248,53 @@ def expect_network_gradients(result: Any, case: dict[str, np.ndarray], p: float,
                  f"{float(expected[idx]):.10g} (backpropagated through your Dropout's mask, "
                  f"out / in; tolerance {tol:g} of the size of the terms)")
     return d
+
+
+# -- the overfitting demonstration, judged from the trained weights ---------------------------
+
+
+def _demo_mse(weights: list[np.ndarray], X: np.ndarray, y: np.ndarray) -> float:
+    """MSE of the 10 -> width -> width -> 1 ReLU network (eval mode: no dropout) in float32,
+    as the demonstration measures it."""
+    import torch
+
+    w1, b1, w2, b2, w3, b3 = (torch.from_numpy(np.asarray(w, np.float32)) for w in weights)
+    with torch.no_grad():
+        h = torch.relu(torch.from_numpy(X) @ w1.T + b1)
+        h = torch.relu(h @ w2.T + b2)
+        out = (h @ w3.T + b3).reshape(-1)
+        return float(((out - torch.from_numpy(y)) ** 2).mean())
+
+
+def demo_initial_weights(settings: Any) -> list[np.ndarray]:
+    """The demonstration network's initial weights, drawn here exactly as the demonstration
+    draws them (``torch.manual_seed(demo_seed)``, then the three ``nn.Linear`` layers), without
+    touching torch's global generator."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(settings.demo_seed)
+        layers = [torch.nn.Linear(10, settings.demo_width),
+                  torch.nn.Linear(settings.demo_width, settings.demo_width),
+                  torch.nn.Linear(settings.demo_width, 1)]
+    return [t.detach().numpy().copy() for layer in layers for t in (layer.weight, layer.bias)]
+
+
+def demo_losses(history: Any, settings: Any) -> tuple[float, float]:
+    """``(initial, final)`` training loss of the network trained with the student's Dropout,
+    both computed here on the judge's copy of the data: the initial one from the judge's own
+    draw of the initial weights, the final one from the trained weights the run sent back
+    (validated). The losses the run reports are only shown."""
+    from grader.exercises.dropout.probes import _regression_data
+
+    width = settings.demo_width
+    shapes = [(width, 10), (width,), (width, width), (width,), (1, width), (1,)]
+    weights = history.get("weights") if isinstance(history, dict) else None
+    if not isinstance(weights, list) or len(weights) != len(shapes):
+        fail("the training demonstration did not return the trained network's weights")
+    checked = []
+    for k, (value, shape) in enumerate(zip(weights, shapes)):
+        checked.append(expect_array(value, shape=shape, dtype="float",
+                                    what=f"the trained network's parameter {k}"))
+    X, y, _, _ = _regression_data(settings.demo_seed, settings.demo_train, settings.demo_val)
+    return (_demo_mse(demo_initial_weights(settings), X, y), _demo_mse(checked, X, y))

@@ -3,7 +3,10 @@
 The judge sends every input and seed; the probes call the student's module, run backward passes
 there (a ``cache`` or a ``torch.nn.Module`` cannot cross the sandbox) and send back arrays,
 type names, the warnings raised and the names of torch's own dropout functions that were called.
-The judge decides what any of it means.
+The judge decides what any of it means. Nothing here is trusted: a submission can replace these
+functions, so the judge verifies every array against its own computation, uses type names,
+statuses, warnings and recorded calls only to fail a check (a confession), never to pass one,
+and reads the source itself for torch's dropout (``source.py``).
 """
 
 from __future__ import annotations
@@ -274,7 +277,10 @@ def overfitting_demo(module: ModuleType, *, p: float, seed: int, width: int, ste
 
     Every ``every`` steps both losses are measured in ``eval()`` mode on the training and the
     validation samples. Returns ``{"step": [...], "plain_train", "plain_val", "dropout_train",
-    "dropout_val"}`` (floats; NaN where a loss was not a finite number).
+    "dropout_val"}`` (floats; NaN where a loss was not a finite number; shown to the student as
+    information) and ``"weights"``: the three ``nn.Linear`` layers' weights and biases of the
+    network with the student's Dropout after training, from which the judge computes the
+    training loss itself (``judge.demo_losses``).
     """
     import torch
 
@@ -296,24 +302,27 @@ def _train_both(module: ModuleType, *, p: float, seed: int, width: int, steps: i
     torch.manual_seed(seed)
     Xt, yt, Xv, yv = (torch.from_numpy(a) for a in _regression_data(seed, n_train, n_val))
 
-    def net(drop: bool) -> torch.nn.Module:
+    def net(drop: bool) -> tuple[torch.nn.Module, list[torch.nn.Linear]]:
         torch.manual_seed(seed)  # the same initial weights in both runs
-        layers: list[torch.nn.Module] = [torch.nn.Linear(Xt.shape[1], width), torch.nn.ReLU()]
+        linears = [torch.nn.Linear(Xt.shape[1], width)]
+        layers: list[torch.nn.Module] = [linears[0], torch.nn.ReLU()]
         # This check judges training, not the edge cases that have their own checks: the copy
         # before the Dropout keeps one that changes its input in place from breaking the ReLU's
         # backward ("module gradient flows" judges that), the cast keeps an output in another
         # dtype from breaking the next layer ("module output dtype matches input").
         layers += [_copy_layer(), module.Dropout(p), _as_dtype(torch.float32)] if drop else []
-        layers += [torch.nn.Linear(width, width), torch.nn.ReLU()]
+        linears.append(torch.nn.Linear(width, width))
+        layers += [linears[1], torch.nn.ReLU()]
         layers += [_copy_layer(), module.Dropout(p), _as_dtype(torch.float32)] if drop else []
-        return torch.nn.Sequential(*layers, torch.nn.Linear(width, 1))
+        linears.append(torch.nn.Linear(width, 1))
+        return torch.nn.Sequential(*layers, linears[2]), linears
 
     def mse(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return ((model(X).reshape(-1) - y) ** 2).mean()
 
     history: dict[str, list[float]] = {"step": []}
     for name, drop in (("plain", False), ("dropout", True)):
-        model = net(drop)
+        model, linears = net(drop)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         train_losses, val_losses = [], []
         for step in range(steps + 1):
@@ -332,4 +341,7 @@ def _train_both(module: ModuleType, *, p: float, seed: int, width: int, steps: i
             opt.step()
         history[f"{name}_train"] = train_losses
         history[f"{name}_val"] = val_losses
+    # The judge computes the verdict from these (the losses above are shown, not trusted).
+    history["weights"] = [t.detach().cpu().numpy() for layer in linears
+                          for t in (layer.weight, layer.bias)]
     return history
