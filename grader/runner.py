@@ -7,9 +7,9 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -38,6 +38,18 @@ def pytest_args(files: Sequence[Path]) -> list[str]:
             "-q", "--no-header", "-p", "no:warnings", "-o", "strict_markers=true"]
 
 
+@contextmanager
+def no_bytecode() -> Iterator[None]:
+    """No bytecode written while checks are collected or run: pytest's assertion rewriting
+    would leave ``__pycache__/test_hidden.*.pyc`` beside the hidden checks, readable by a worker
+    (which could unmarshal the hidden inputs), and importing a reference would cache it too."""
+    before, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        yield
+    finally:
+        sys.dont_write_bytecode = before
+
+
 def list_checks(config: Config, exercises: Sequence[str] | None = None, *,
                 public_only: bool = False) -> list[CheckMeta]:
     """The checks a grading run would list (name, points, visibility), without running any."""
@@ -50,7 +62,7 @@ def list_checks(config: Config, exercises: Sequence[str] | None = None, *,
     state = GradingState(config=config, submission=Path("."), runtime=runtime,
                          public_only=public_only)
     sink = io.StringIO()
-    with redirect_stdout(sink), redirect_stderr(sink):
+    with no_bytecode(), redirect_stdout(sink), redirect_stderr(sink):
         code = pytest.main([*pytest_args(files), "--collect-only"],
                            plugins=[DlgradePlugin(state), fixtures])
     if state.errors or code != pytest.ExitCode.OK:
@@ -80,7 +92,7 @@ def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | 
     if missing:
         raise GraderError(f"no checks found for: {', '.join(missing)}")
     given = Path(submission)
-    with tempfile.TemporaryDirectory(prefix="dlgrade-intake-") as work:
+    with no_bytecode(), tempfile.TemporaryDirectory(prefix="dlgrade-intake-") as work:
         intake = take_submission(given, ids, Path(work))
         runtime = prepare_runtime(config)
         try:
