@@ -257,18 +257,33 @@ def _print_output(report: Report) -> None:
 
 
 def cmd_grade_batch(args: argparse.Namespace) -> int:
+    import signal
+
     from grader.batch.driver import grade_batch
     from grader.batch.progress import make_progress
 
     config = _config(args)
     if args.address and args.engine != "ray":
         raise GraderError("--address is for --engine ray")
-    result = grade_batch(config, args.root, args.out, exercises=_exercises(args.exercises, config),
-                         engine=args.engine, jobs=args.jobs, address=args.address,
-                         force=args.force,
-                         progress=make_progress(sys.stderr, interactive=_interactive(sys.stderr)))
+    before = signal.signal(signal.SIGTERM, _interrupt)  # scancel, kill: stop as ^C does
+    try:
+        result = grade_batch(config, args.root, args.out,
+                             exercises=_exercises(args.exercises, config), engine=args.engine,
+                             jobs=args.jobs, address=args.address, force=args.force,
+                             progress=make_progress(sys.stderr,
+                                                    interactive=_interactive(sys.stderr)))
+    except KeyboardInterrupt:
+        print(f"dlgrade: interrupted; the submissions graded so far are kept in "
+              f"{args.out / 'results'}: run the same command again to go on", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, before)
     print(result.text())
     return OK
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def cmd_release(args: argparse.Namespace) -> int:

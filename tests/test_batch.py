@@ -9,6 +9,7 @@ keeps the whole file near two minutes on two loaded cores.
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -19,11 +20,12 @@ from grader.batch import engines, gradebook, layout, resume
 from grader.batch.driver import grade_batch
 from grader.batch.gradebook import read_gradebook
 from grader.batch.progress import LineProgress
+from grader.batch.task import grade_in_subprocess, make_task
 from grader.cli import main as dlgrade
 from grader.config import load_config
 from grader.errors import GraderError
 from grader.runner import grade
-from tests.helpers import ASSIGNMENTS, SOLUTIONS, SUBMISSIONS
+from tests.helpers import ASSIGNMENTS, REPO, SOLUTIONS, SUBMISSIONS
 
 EXERCISES = ("kfold", "param_count")
 WRONG = ("remainder_dropped", "train_val_overlap")  # kfold slips, tests/submissions/kfold/
@@ -290,6 +292,28 @@ def test_folders_and_zips_at_jobs_1_and_2(config_path, tmp_path, capsys):
                        exercises=["kfold"]).graded == ()
 
 
+def test_a_grading_past_the_batch_limit_is_stopped_and_flagged(tmp_path):
+    sub = tmp_path / "loop"
+    sub.mkdir()
+    (sub / "kfold.py").write_text(malicious_kfold(tmp_path / "out"))
+    started = []
+    task = make_task(key="loop", submission=sub, config=REPO / "autograder.yml",
+                     exercises=["kfold"], timeout=4)  # kfold's own budget there is 60 s
+    outcome = grade_in_subprocess(task, on_start=started.append)
+    assert outcome["ok"] is False and outcome["flags"] == ["grading failed", "timed out"]
+    assert "longer than the batch limit of 4 s" in outcome["error"]
+    with pytest.raises(ProcessLookupError):
+        os.killpg(started[0].pid, 0)  # nothing left of its process group
+
+
+def test_a_grader_that_cannot_run_fails_its_row_only(tmp_path):
+    task = make_task(key="x", submission=SOLUTIONS, config=tmp_path / "missing.yml",
+                     exercises=["kfold"], timeout=60)
+    outcome = grade_in_subprocess(task)
+    assert outcome["ok"] is False and outcome["flags"] == ["grading failed", "grader error"]
+    assert "the grader could not run: config file not found" in outcome["error"]
+
+
 # ---- fast: no grading -------------------------------------------------------------------
 
 def test_layout_reads_the_metadata_and_tolerates_ruby_tags(tmp_path):
@@ -329,7 +353,7 @@ def test_layout_notices_and_errors(tmp_path):
     with pytest.raises(GraderError, match="unzip the export first"):
         layout.find_submissions(tmp_path / "export.zip")
     with pytest.raises(GraderError, match="must not be inside the batch root"):
-        grade_batch(load_config(Path(__file__).parents[1] / "autograder.yml"), export,
+        grade_batch(load_config(REPO / "autograder.yml"), export,
                     export / "grades", exercises=["kfold"])
 
 

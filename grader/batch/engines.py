@@ -26,7 +26,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from grader.config import Config
 from grader.errors import GraderError
 from grader.runner import check_files
-from grader.batch.task import failed, grade_in_subprocess, kill
+from grader.batch.task import failed, grade_in_subprocess, stop
 
 OnDone = Callable[[dict, dict], None]
 ENGINES = ("local", "ray")
@@ -42,7 +42,7 @@ def run_local(tasks: Sequence[dict], on_done: OnDone, *, jobs: int) -> None:
         with lock:
             running.add(proc)
         if stopping.is_set():
-            kill(proc)
+            stop([proc])
 
     def ended(proc: subprocess.Popen) -> None:
         with lock:
@@ -67,8 +67,7 @@ def run_local(tasks: Sequence[dict], on_done: OnDone, *, jobs: int) -> None:
         stopping.set()
         with lock:
             procs = list(running)
-        for proc in procs:
-            kill(proc)
+        stop(procs)
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -105,8 +104,8 @@ def run_ray(tasks: Sequence[dict], on_done: OnDone, *, config: Config,
                                          f"{str(err)[:500]}")
                     on_done(task, outcome)
         except BaseException:
-            for ref in refs:
-                ray.cancel(ref, force=True)
+            for ref in refs:  # a running task stops its grading process (KeyboardInterrupt)
+                ray.cancel(ref)
             raise
     finally:
         if started_here:

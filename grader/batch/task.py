@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -30,6 +31,7 @@ from grader.results import Report, to_gradescope, write_atomic
 
 TIME_LIMIT_TEXT = re.compile(r"time limit|time budget", re.IGNORECASE)
 LOG_TAIL = 2000
+GRACE_S = 5  # after SIGTERM, for the judge to stop its workers, before SIGKILL
 
 
 def make_task(*, key: str, submission: Path, config: Path, exercises: Sequence[str],
@@ -61,10 +63,13 @@ def grade_in_subprocess(task: dict, *,
             try:
                 code = proc.wait(timeout=task["timeout"])
             except subprocess.TimeoutExpired:
-                kill(proc)
+                stop([proc])
                 return failed(f"grading took longer than the batch limit of "
                               f"{task['timeout']:g} s and was stopped", "timed out",
                               seconds=time.monotonic() - started)
+            except BaseException:  # interrupted (a Ray cancel, ^C): the process goes too
+                stop([proc])
+                raise
             finally:
                 if on_end is not None:
                     on_end(proc)
@@ -76,14 +81,26 @@ def grade_in_subprocess(task: dict, *,
                           + (f":\n{tail}" if tail else ""), seconds=time.monotonic() - started)
 
 
-def kill(proc: subprocess.Popen) -> None:
-    """Kill a grading process and its process group (its sandbox workers have their own
-    sessions and die with their time limits)."""
+def stop(procs: Sequence[subprocess.Popen], grace: float = GRACE_S) -> None:
+    """Stop grading processes: SIGTERM (each judge then stops its sandbox workers, which run
+    in sessions of their own), then SIGKILL to what is left of their process groups."""
+    for proc in procs:
+        _signal(proc, signal.SIGTERM, group=False)
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+        _signal(proc, signal.SIGKILL, group=True)
+        proc.wait()
+
+
+def _signal(proc: subprocess.Popen, sig: int, *, group: bool) -> None:
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
+        os.killpg(proc.pid, sig) if group else proc.send_signal(sig)
     except (ProcessLookupError, PermissionError):
         pass
-    proc.wait()
 
 
 def failed(error: str, *flags: str, seconds: float = 0.0) -> dict:
@@ -129,6 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The grading process: ``python -m grader.batch.task TASK.json OUTCOME.json``."""
     task_path, outcome_path = (Path(a) for a in (argv if argv is not None else sys.argv[1:]))
     started = time.monotonic()
+    _stop_when_asked_or_orphaned()
     try:
         from grader.config import load_config
         from grader.errors import GraderError
@@ -148,6 +166,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                          seconds=time.monotonic() - started)
     write_atomic(outcome_path, json.dumps(outcome))
     return 0
+
+
+def _stop_when_asked_or_orphaned() -> None:
+    """SIGTERM, or the engine that started this process going away (a killed driver, a
+    cancelled Ray task), interrupts the run: pytest stops and the runner's clean-up kills the
+    sandbox workers."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="dlgrade-orphan-watch", daemon=True).start()
 
 
 if __name__ == "__main__":
