@@ -19,7 +19,7 @@ import pytest
 from grader.batch import engines, gradebook, layout, resume
 from grader.batch.driver import grade_batch
 from grader.batch.gradebook import read_gradebook
-from grader.batch.progress import LineProgress
+from grader.batch.progress import LineProgress, make_progress
 from grader.batch.task import grade_in_subprocess, make_task
 from grader.cli import main as dlgrade
 from grader.config import load_config
@@ -414,3 +414,16 @@ def test_gpu_rule():
     assert engines.gpus_per_task(Cfg("auto"), ["autoencoder"], 4) == 1
     assert engines.gpus_per_task(Cfg("auto"), ["autoencoder"], 0) == 0
     assert engines.gpus_per_task(Cfg("cpu"), ["autoencoder"], 4) == 0
+
+
+def test_progress_bar_on_a_terminal_and_lines_elsewhere():
+    assert isinstance(make_progress(io.StringIO(), interactive=False), LineProgress)
+    out = io.StringIO()
+    bar = make_progress(out, interactive=True)
+    bar.start(2, 1, 2, "local")
+    bar.advance("a [red]b[/red]", {"ok": True, "score": 5, "max_score": 10, "flags": []})
+    bar.advance("c", {"ok": False, "flags": ["grading failed", "timed out"]})
+    bar.close()
+    text = out.getvalue()
+    assert "1 submission(s) unchanged" in text and "2/2" in text and "ETA" in text
+    assert "c: not graded (grading failed; timed out)" in text
