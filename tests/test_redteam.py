@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 
 import pytest
 
@@ -48,7 +47,7 @@ def test_the_attack_table_is_complete():
             assert "# {{LIB}}" in text, f"{a.name}: the helpers are pasted at '# {{{{LIB}}}}'"
             keys = set(re.findall(r"\{\{([A-Z_]+)\}\}", text)) - {"LIB"}
             assert keys <= {"MARKER", "RESULTS_DIR", "SESSION_DIR", "TCP_PORT", "UDP_PORT",
-                            "UNIX_NAME", "CANARY", "HOME_MB"}, a.name
+                            "UNIX_NAME", "CANARY", "HOME_MB", "DECOY"}, a.name
     for path in [harness.LIB, *harness.ATTACKS_DIR.glob("*/*.py")]:
         text = path.read_text()
         # what an attack reports is assembled at run time: a traceback that quotes the source
@@ -57,31 +56,36 @@ def test_the_attack_table_is_complete():
 
 
 @pytest.fixture(scope="module")
-def sessions():
+def pools(request):
+    """One :class:`harness.Pool` per mode, made when the mode's first test asks for it, grading
+    the attacks of this session's selected tests (``-k`` works) in ``DLGRADE_REDTEAM_JOBS``
+    lanes (2 on 2 cores) while the tests collect the outcomes in order."""
     reason = harness.skip_reason()
     if not os.environ.get("DLGRADE_REDTEAM"):
-        pytest.skip("the red-team suite runs with DLGRADE_REDTEAM=1 (make redteam): about "
-                    "10 minutes per mode")
+        pytest.skip("the red-team suite runs with DLGRADE_REDTEAM=1 (make redteam): several "
+                    "minutes per mode")
     if reason:
         pytest.skip(reason)
-    made: dict[str, harness.Session] = {}
-    started: dict[str, float] = {}
+    made: dict[str, harness.Pool] = {}
+    by_name = {a.name: a for a in ATTACKS}
 
-    def get(mode: str) -> harness.Session:
+    def get(mode: str) -> harness.Pool:
         if mode not in made:
-            started[mode] = time.monotonic()
-            made[mode] = harness.Session(harness.MODES[mode])
+            wanted = [by_name[item.callspec.params["attack"].name]
+                      for item in request.session.items
+                      if getattr(item, "callspec", None) and item.callspec.params.get("mode") == mode]
+            made[mode] = harness.Pool(harness.MODES[mode], wanted)
         return made[mode]
 
     yield get
-    for mode, session in made.items():
-        print(f"\nred team, mode {mode}: {time.monotonic() - started[mode]:.0f} s "
-              f"(commit {session.commit})")
-        session.close()
+    for mode, pool in made.items():
+        pool.close()
+        print(f"\nred team, mode {mode}: {pool.seconds:.0f} s in {len(pool.sessions)} lane(s), "
+              f"commit {pool.commit}; {pool.notices()}")
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])
 @pytest.mark.parametrize("mode", MODES)
-def test_attack_is_contained(mode, attack, sessions):
-    outcome = sessions(mode).run(attack)
+def test_attack_is_contained(mode, attack, pools):
+    outcome = pools(mode).outcome(attack)
     assert outcome.held, outcome.summary()

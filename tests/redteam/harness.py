@@ -33,6 +33,9 @@ overlay venv is made again.
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
+import fcntl
 import hashlib
 import json
 import os
@@ -64,13 +67,20 @@ LIB = ATTACKS_DIR / "_lib.py"
 
 UNPRIVILEGED_UID = int(os.environ.get("DLGRADE_REDTEAM_UID", "65534"))
 WORKER_UIDS = (61000, 61999)  # sandbox.uid_range
-DECOY_UID = 61999  # "another worker" when the judge is root
 HOME_MB = 16  # sandbox.home_mb in the harness config
 FORBIDDEN = ("REDTEAM" + "-LEAK", "REDTEAM" + "-BREACH")
 SECRET_VAR = "DLGRADE_REDTEAM_SECRET"
 KNOWN_CHECKS = {"tcp_listener", "udp_listener", "unix_listener", "results_stable", "next_correct",
                 "next_stub", "heldout_differs", "canary_intact", "decoy_home", "decoy_process"}
 SCRATCH = Path(os.environ.get("DLGRADE_REDTEAM_TMP", tempfile.gettempdir()))
+UID_LOCK_DIRS = ("/run/dlgrade-uids", "/tmp/dlgrade-uids")  # the engine's uid leases
+MARKERS: set[str] = set()  # every attack's marker in this process (lanes run side by side)
+
+
+def jobs() -> int:
+    """Lanes per mode: ``DLGRADE_REDTEAM_JOBS``, else 2 where there are 2 cores or more."""
+    value = os.environ.get("DLGRADE_REDTEAM_JOBS")
+    return max(1, int(value)) if value else (2 if (os.cpu_count() or 1) >= 2 else 1)
 
 
 class HarnessError(RuntimeError):
@@ -262,25 +272,53 @@ def snapshot_tree(root: Path, *, hashes: bool = True) -> dict[str, tuple]:
 
 
 def snapshot_site(root: Path) -> dict[str, tuple]:
-    """site-packages: ``*.py``, ``*.pth``, ``__pycache__`` entries and every folder, by stat."""
+    """site-packages, fast: each folder's (mtime, owner, mode, names) and each top-level file's
+    (size, mtime, mode, owner). Every file below belongs to root, and a worker is never root:
+    what it can do there is add, remove or rename entries, which moves its folder's mtime and
+    names. An added ``.pth``, module, plugin or ``__pycache__`` entry shows up by name."""
     out: dict[str, tuple] = {}
-    for folder, dirs, files in os.walk(root):
-        in_cache = os.path.basename(folder) == "__pycache__"
-        for name in dirs:
-            rel = os.path.relpath(os.path.join(folder, name), root)
-            out[rel] = ("dir",)
-        for name in files:
-            if not (in_cache or name.endswith((".py", ".pth", ".pyc")) or
-                    folder == str(root) or folder.endswith(".dist-info")):
-                continue
-            path = os.path.join(folder, name)
-            try:
-                st = os.lstat(path)
-            except OSError:
-                continue
-            out[os.path.relpath(path, root)] = (st.st_size, st.st_mtime_ns,
-                                                stat.S_IMODE(st.st_mode), st.st_uid)
+    stack = [str(root)]
+    while stack:
+        folder = stack.pop()
+        try:
+            st = os.lstat(folder)
+            names = []
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    names.append(entry.name)
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif folder == str(root):
+                        est = entry.stat(follow_symlinks=False)
+                        out[os.path.relpath(entry.path, root)] = (
+                            est.st_size, est.st_mtime_ns, stat.S_IMODE(est.st_mode), est.st_uid)
+        except OSError:
+            continue
+        out[os.path.relpath(folder, root) + "/"] = (st.st_mtime_ns, st.st_uid,
+                                                   stat.S_IMODE(st.st_mode), tuple(sorted(names)))
     return out
+
+
+def diff_site(before: dict, after: dict, limit: int = 8) -> list[tuple[str, str]]:
+    """(what, path) for each entry added, removed or changed between two :func:`snapshot_site`."""
+    changes: list[tuple[str, str]] = []
+    for key in sorted(before.keys() | after.keys()):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if key.endswith("/"):
+            if not (old and new):
+                continue  # a folder added or removed whole is reported by its parent
+            base = "" if key == "./" else key.rstrip("/")
+            added = sorted(set(new[3]) - set(old[3]))
+            removed = sorted(set(old[3]) - set(new[3]))
+            changes += [("new", os.path.join(base, n)) for n in added]
+            changes += [("removed", os.path.join(base, n)) for n in removed]
+            if not added and not removed and old[:3] != new[:3]:
+                changes.append(("changed", key))
+        else:
+            changes.append(("new" if old is None else "removed" if new is None else "changed", key))
+    return list(dict.fromkeys(changes))
 
 
 def diff(before: dict, after: dict, limit: int = 8) -> list[str]:
@@ -380,10 +418,41 @@ def _chown_tree(root: Path, uid: int, gid: int) -> None:
             os.lchown(os.path.join(folder, name), uid, gid)
 
 
+class Registry:
+    """The reapers running now (one per lane at most), in a file each reaper reads: in strict
+    mode a reaper does not count another lane's processes as its own run's leftovers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pids: set[int] = set()
+        fd, name = tempfile.mkstemp(prefix="redteam-reapers-", dir=SCRATCH)
+        os.close(fd)
+        self.path = Path(name)
+
+    def _write(self) -> None:
+        self.path.write_text("".join(f"{p}\n" for p in sorted(self._pids)))
+
+    def add(self, pid: int) -> None:
+        with self._lock:
+            self._pids.add(pid)
+            self._write()
+
+    def remove(self, pid: int) -> None:
+        with self._lock:
+            self._pids.discard(pid)
+            self._write()
+
+    def close(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
 class Session:
     """Everything one mode needs: a clone, a config, an interpreter, the stubs' baselines."""
 
-    def __init__(self, mode: Mode, *, keep: bool = False) -> None:
+    def __init__(self, mode: Mode, *, keep: bool = False, template: Session | None = None,
+                 registry: Registry | None = None) -> None:
+        """A new session; with ``template`` (a warmed session of the same mode), another lane:
+        a copy of its pristine clone (bytecode caches and all) sharing its stub baselines."""
         self.mode = mode
         self.keep = keep or bool(os.environ.get("DLGRADE_REDTEAM_KEEP"))
         self.uid = UNPRIVILEGED_UID if mode.user else 0
@@ -398,17 +467,23 @@ class Session:
         self.main_site = Path(sysconfig.get_paths()["purelib"])
         self.venv = self.dir / "venv"  # user mode: the judge user's own venv (an overlay)
         self.secret = secrets.token_hex(16)
-        self.stubs: dict[str, Graded] = {}
+        self.stubs: dict[str, Graded] = template.stubs if template else {}
+        self.registry = registry or (template.registry if template else Registry())
         self.runs = 0
         self.setup_seconds = 0.0
         started = time.monotonic()
         try:
-            self._make_clone()
+            if template is None:
+                self._make_clone()
+            else:
+                subprocess.run(["cp", "-a", str(template.pristine), str(self.clone)], check=True)
+                self.commit = template.commit
             if mode.user:
                 self._make_venv()
             self._write_config()
             self._check_engine()
-            self._compile()
+            if template is None:
+                self._compile()
             self._save_pristine()
         except BaseException:
             self.close()
@@ -484,7 +559,9 @@ class Session:
 
     @property
     def site_dirs(self) -> list[Path]:
-        return [self.main_site, self.site] if self.mode.user else [self.main_site]
+        """The packages the judge imports: the main venv's as root, the judge user's own venv
+        otherwise (the main venv is root's: that user cannot change it)."""
+        return [self.site] if self.mode.user else [self.main_site]
 
     def _write_config(self) -> None:
         raw = yaml.safe_load((self.clone / "autograder.yml").read_text())
@@ -579,11 +656,21 @@ class Session:
                 "files": [str(results / "results.json"), str(results / "junit.xml")]}
 
     def reap(self, spec: dict, budget: float) -> dict:
-        proc = subprocess.run([str(self.main_python), str(REAPER)], input=json.dumps(spec),
-                              capture_output=True, text=True, timeout=budget + 120)
+        spec = {**spec, "others_file": str(self.registry.path)}
+        proc = subprocess.Popen([str(self.main_python), str(REAPER)], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.registry.add(proc.pid)
+        try:
+            stdout, stderr = proc.communicate(json.dumps(spec), timeout=budget + 120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise HarnessError("the reaper did not finish") from None
+        finally:
+            self.registry.remove(proc.pid)
         if proc.returncode != 0:
-            raise HarnessError(f"the reaper failed: {proc.stderr[-2000:]}")
-        return json.loads(proc.stdout)
+            raise HarnessError(f"the reaper failed: {stderr[-2000:]}")
+        return json.loads(stdout)
 
     def parse(self, run: Path, report: dict) -> Graded:
         results, results_error = None, ""
@@ -651,6 +738,8 @@ class Session:
         stub = self.stub(attack.exercise)
         out.stub_score = stub.score
         marker = "rt" + secrets.token_hex(6)
+        decoy = "dc" + secrets.token_hex(6)  # another worker's: not the attack's marker
+        MARKERS.update((marker, decoy))
         run = self._run_dir(attack.name)
         out.run_dir = str(run)
         canary = run / "canary.txt"
@@ -661,18 +750,20 @@ class Session:
         decoys: list[Path] = []
         decoy_tokens: list[str] = []
         decoy_proc = None
+        leases: list[int | None] = []
         try:
             values = {"MARKER": marker, "RESULTS_DIR": str(run / "results"),
                       "SESSION_DIR": str(self.dir), "TCP_PORT": str(listeners.tcp_port),
                       "UDP_PORT": str(listeners.udp_port), "UNIX_NAME": listeners.unix_name,
-                      "CANARY": str(canary), "HOME_MB": str(HOME_MB)}
+                      "CANARY": str(canary), "HOME_MB": str(HOME_MB), "DECOY": decoy}
             for name, data in self.source_text(attack, values).items():
                 (run / "submission" / name).write_bytes(data)
                 (run / "submission" / name).chmod(0o644)
-            other_uid = self.uid if self.mode.user else DECOY_UID
             if "decoy_home" in attack.checks or "decoy_process" in attack.checks:
+                other_uid, lease = (self.uid, None) if self.mode.user else lease_decoy_uid()
+                leases.append(lease)
                 for parent in (run / "tmp", Path("/tmp")):
-                    home = parent / f"dlgrade-{attack.exercise}-decoy{marker}"
+                    home = parent / f"dlgrade-{attack.exercise}-decoy{decoy}"
                     home.mkdir(mode=0o700)
                     token = "DECOY" + secrets.token_hex(8)
                     (home / f"{attack.exercise}.py").write_text(
@@ -683,7 +774,7 @@ class Session:
             if "decoy_process" in attack.checks:
                 decoy_proc = subprocess.Popen(
                     ["/usr/bin/python3", "-c", "import time; time.sleep(600)",
-                     "grader.sandbox.worker", f"dlgrade-redteam-decoy-{marker}"],
+                     "grader.sandbox.worker", f"dlgrade-redteam-decoy-{decoy}"],
                     cwd=decoys[0], user=other_uid, group=other_uid, extra_groups=[],
                     env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -729,6 +820,9 @@ class Session:
                 decoy_proc.wait()
             for home in decoys:
                 shutil.rmtree(home, ignore_errors=True)
+            for fd in leases:
+                if fd is not None:
+                    os.close(fd)
             shutil.rmtree(run / "submission", ignore_errors=True)
             run.chmod(0o700)
         out.seconds = time.monotonic() - started
@@ -817,9 +911,12 @@ class Session:
         after = list_shared_tmp()
         new = {p: uid for p, uid in after.items() if p not in tmp_before}
         watched = {UNPRIVILEGED_UID, *range(WORKER_UIDS[0], WORKER_UIDS[1] + 1)}
+        others = MARKERS - {marker}
         for path, uid in sorted(new.items()):
             if marker in path:
                 out.fail(f"left behind: {path} (uid {uid})")
+            elif any(m in path for m in others):
+                continue  # another lane's attack: its own test says so
             elif uid in watched or strict():
                 text = f"new in {os.path.dirname(path)}: {path} (uid {uid})"
                 (out.fail if strict() else out.notes.append)(text)
@@ -859,7 +956,8 @@ class Session:
         split a worker rebuilds from the public seed."""
         seen = None
         for t in graded.tests:
-            m = re.search(r"PCA with (\d+) components: ([0-9.]+)", str(t.get("output", "")))
+            m = re.search(r"PCA with (\d+) component(?:s|\(s\))?: ([0-9.]+)",
+                          str(t.get("output", "")))
             if m:
                 seen = (int(m.group(1)), m.group(2))
                 break
@@ -871,7 +969,8 @@ class Session:
         code = ("import sys; from grader.data import load_digits_split as s; "
                 "from grader.exercises.autoencoder import Settings; "
                 "from grader.exercises.autoencoder.judge import pca_mse; c = Settings(); "
-                "a, _, b, _ = s(test_fraction=c.test_fraction, seed=c.split_seed); "
+                "a, _, b, _ = s(test_fraction=getattr(c, 'test_fraction', 0.25), "
+                "seed=getattr(c, 'split_seed', 0)); "
                 f"print(f'{{pca_mse(a, b, {k}):.5f}}')")
         proc = subprocess.run([str(self.main_python), "-c", code], cwd=self.clone,
                               capture_output=True, text=True, timeout=120)
@@ -889,13 +988,15 @@ class Session:
             out.fail("the checkout changed: " + "; ".join(changes))
             self.restore_clone()
         for folder, before in site_before.items():
-            changes = diff(before, snapshot_site(Path(folder)))
-            if self.mode.user is False:  # a root judge caching bytecode of packages is no attack
-                changes = [c for c in changes if not re.match(r"new .*__pycache__(/[^/]+\.pyc)?$", c)
-                           or self._owner(Path(folder), c[4:]) != 0]
+            changes = diff_site(before, snapshot_site(Path(folder)))
+            if not self.mode.user:  # a root judge caching bytecode of packages is no attack
+                changes = [(what, rel) for what, rel in changes
+                           if not (what == "new" and rel.endswith(".pyc") and "__pycache__" in rel
+                                   and self._owner(Path(folder), rel) == 0)]
             if changes:
-                out.fail(f"site-packages changed ({folder}): " + "; ".join(changes))
-                self._restore_site(Path(folder), before)
+                text = "; ".join(f"{what} {rel}" for what, rel in changes[:8])
+                out.fail(f"site-packages changed ({folder}): {text}")
+                self._restore_site(Path(folder), [rel for what, rel in changes if what == "new"])
         changes = diff(sub_before, snapshot_tree(run / "submission"))
         if changes:
             out.fail("the submission folder changed: " + "; ".join(changes))
@@ -907,16 +1008,105 @@ class Session:
         except OSError:
             return None
 
-    def _restore_site(self, folder: Path, before: dict) -> None:
+    def _restore_site(self, folder: Path, added: list[str]) -> None:
         if self.mode.user and folder == self.site:
             self._make_venv()
             return
-        for rel in set(snapshot_site(folder)) - set(before):  # remove what appeared
+        for rel in added:  # remove what appeared
             path = folder / rel
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
+
+
+def lease_decoy_uid() -> tuple[int, int | None]:
+    """A uid of the range for "another worker" (as root), leased the way the engine leases its
+    workers' uids (an flock'ed file per uid in its root-only folder), so that the judge under
+    test neither uses it nor sweeps its processes, as with a concurrent judge's worker."""
+    folder = next((d for d in UID_LOCK_DIRS if os.path.isdir(d)), None)
+    if folder is None:
+        return WORKER_UIDS[1], None
+    for uid in range(WORKER_UIDS[1], WORKER_UIDS[0] - 1, -1):
+        fd = os.open(os.path.join(folder, str(uid)), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        return uid, fd
+    raise HarnessError("no free uid in the worker range for a decoy")
+
+
+class Pool:
+    """The attacks of one mode, graded by ``jobs`` lanes side by side: the first lane clones and
+    warms up (a stub grading per exercise), the others copy its pristine clone and share its
+    baselines. Each lane has its own clone, venv, scratch folders and decoys, and an attack only
+    ever aims at its own run (its results folder, its lane's folder, its marker), so lanes do not
+    see each other's attacks; in strict mode the reapers skip each other's process trees."""
+
+    def __init__(self, mode: Mode, attacks: list[Attack], *, lanes: int | None = None,
+                 keep: bool = False) -> None:
+        self.mode = mode
+        self.started = time.monotonic()
+        self.sessions: list[Session] = []
+        first = Session(mode, keep=keep)
+        self.sessions.append(first)
+        try:
+            needed = dict.fromkeys(a.exercise for a in attacks)
+            if any({"next_correct", "next_stub"} & set(a.checks) for a in attacks):
+                needed["kfold"] = None
+            for exercise in needed:
+                first.stub(exercise)
+            for _ in range(max(1, min(lanes or jobs(), len(attacks))) - 1):
+                self.sessions.append(Session(mode, keep=keep, template=first))
+        except BaseException:
+            self.close()
+            raise
+        self.commit = first.commit
+        self.futures: dict[str, concurrent.futures.Future] = {
+            a.name: concurrent.futures.Future() for a in attacks}
+        self._queue = collections.deque(attacks)
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._lane, args=(s,), daemon=True)
+                         for s in self.sessions]
+        for t in self._threads:
+            t.start()
+
+    def _lane(self, session: Session) -> None:
+        while True:
+            with self._lock:
+                if not self._queue:
+                    return
+                attack = self._queue.popleft()
+            future = self.futures[attack.name]
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(session.run(attack))
+            except BaseException as err:  # noqa: BLE001 - handed to whoever waits for it
+                future.set_exception(err)
+
+    def outcome(self, attack: Attack) -> Outcome:
+        return self.futures[attack.name].result()
+
+    def notices(self) -> str:
+        return "; ".join(sorted({str((g.results or {}).get("output", "")).strip()
+                                 for g in self.sessions[0].stubs.values()} - {""}))
+
+    def close(self) -> None:
+        with getattr(self, "_lock", threading.Lock()):
+            for name in [a.name for a in getattr(self, "_queue", [])]:
+                self.futures[name].cancel()
+            if hasattr(self, "_queue"):
+                self._queue.clear()
+        for t in getattr(self, "_threads", []):
+            t.join()
+        for s in self.sessions:
+            s.close()
+        if self.sessions:
+            self.sessions[0].registry.close()
+        self.seconds = time.monotonic() - self.started
 
 
 def user_name(uid: int) -> str:

@@ -15,7 +15,8 @@ Spec::
      "markers": [str, ...],          # leftover processes carrying one of these are reported
      "watch_s": seconds,             # hash run 0's files again this long after it exited
      "linger_s": seconds,            # look again this long after run 0 when something was left
-     "scan_uids": [[first, last], ...], "ignore_pids": [...]}
+     "scan_uids": [[first, last], ...], "ignore_pids": [...],
+     "others_file": path}             # pids of other lanes' reapers, one a line
 
 The first run is the attack; later runs (a correct submission graded right after, say) start
 while whatever the attack left is still alive. At the end everything in this process's tree and
@@ -114,10 +115,19 @@ def marked(markers: list[str]) -> list[str]:
 
 
 def by_uid(ranges: list[list[int]], before: dict[str, tuple[int, str, int]],
-           ignore: set[int]) -> list[str]:
+           ignore: set[int], others_file: str | None = None) -> list[str]:
+    """New processes (not there before the run) of the watched uids, except those of another
+    lane's reaper (listed in ``others_file``) and the ``ignore``d ones."""
+    table = processes()
+    others: set[str] = set()
+    if others_file:
+        for line in _read(others_file).decode(errors="replace").split():
+            if line.isdigit() and int(line) != os.getpid():
+                others.add(line)
+                others.update(descendants(table, int(line)))
     out = []
-    for pid, (_, state, start) in processes().items():
-        if state in ("Z", "X") or int(pid) in ignore or int(pid) == os.getpid():
+    for pid, (_, state, start) in table.items():
+        if state in ("Z", "X") or int(pid) in ignore or int(pid) == os.getpid() or pid in others:
             continue
         if pid in before and before[pid][2] == start:
             continue  # there before the run
@@ -201,7 +211,8 @@ def leftovers(spec: dict, before: dict, ignore: set[int]) -> dict[str, list[dict
     """What is alive now: in this tree, carrying a marker, or new and owned by a watched uid."""
     tree = set(live_tree()) - {str(p) for p in ignore}
     mark = set(marked(list(spec.get("markers", [])))) - {str(p) for p in ignore}
-    uids = set(by_uid(spec.get("scan_uids", []), before, ignore)) - tree - mark
+    uids = set(by_uid(spec.get("scan_uids", []), before, ignore,
+                      spec.get("others_file"))) - tree - mark
     return {name: [describe(p) for p in sorted(group, key=int)]
             for name, group in (("tree", tree), ("marked", mark), ("uid", uids))}
 

@@ -5,7 +5,7 @@ import signal as _signal
 
 for _pid in _os.listdir("/proc"):
     if _pid.isdigit() and int(_pid) != _os.getpid() and \
-            "dlgrade-redteam-decoy" in " ".join(_cmdline(_pid)):
+            "dlgrade-redteam-decoy-{{DECOY}}" in " ".join(_cmdline(_pid)):
         try:
             _os.kill(int(_pid), _signal.SIGKILL)
             breach("killed another worker")
