@@ -173,6 +173,7 @@ class Worker:
         self.requests = self.answers = -1
         self.names: list[str] = []
         self.on_progress: ProgressFn | None = None
+        self.limits = frames.DEFAULT_LIMITS  # the Student sets its exercise's
 
     def start(self, deadline: float) -> None:
         """Spawn and wait for the hello; raise ImportFailed/TimedOut/Crashed."""
@@ -199,10 +200,9 @@ class Worker:
         return self._receive(json.dumps(message, allow_nan=True).encode(), deadline, doing=doing)
 
     def _receive(self, payload: bytes, deadline: float, *, doing: str) -> dict:
-        # self.limits is set by whoever starts the worker (the Student knows its exercise)
-        limits = getattr(self, "limits", frames.DEFAULT_LIMITS)
         try:
-            return frames.exchange(self.requests, self.answers, payload, deadline, limits=limits,
+            return frames.exchange(self.requests, self.answers, payload, deadline,
+                                   limits=self.limits,
                                    doing=doing, on_progress=self._progress)
         except EOFError:
             raise Crashed(self._death(doing)) from None

@@ -102,7 +102,6 @@ class Runtime:
     limits: dict = field(default_factory=dict)
     threads: int = 1
     output_limit: int = 0
-    response_limit: int = 0
     home_mb: int = 512
     engine: Path | None = None
     binds: tuple[str, ...] = ()
@@ -142,7 +141,7 @@ class Runtime:
             except OSError:
                 pass
         for folder in self.private_dirs:
-            shutil.rmtree(folder, ignore_errors=True)
+            reaper.remove_tree(folder)  # the engine copy is read-only: opened up first
 
 
 def prepare_runtime(config: Config) -> Runtime:
@@ -153,7 +152,7 @@ def prepare_runtime(config: Config) -> Runtime:
     engine = _engine_copy(config.ids)
     base = Runtime(python=sys.executable, limits=limits, threads=sb.threads,
                    output_limit=sb.output_limit_kb * 1024,
-                   response_limit=int(sb.answer_limit_mb * 1024 * 1024), home_mb=sb.home_mb,
+                   home_mb=sb.home_mb,
                    engine=engine, binds=_read_paths(engine), devices=_gpu_devices())
     fixed = None
     if as_root and "uid" not in sb.isolation:
@@ -188,7 +187,7 @@ def _detect(python: str, wanted: tuple[str, ...], as_root: bool, uid_range: tupl
         return _strongest(python, wanted, as_root, uid_range, fixed, str(engine),
                           _read_paths(engine))
     finally:
-        shutil.rmtree(engine, ignore_errors=True)
+        reaper.remove_tree(engine)
 
 
 def _strongest(python: str, wanted: tuple[str, ...], as_root: bool, uid_range: tuple[int, int],
