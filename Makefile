@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q "$(TORCH)"
 	# the otter extra too: the tests build otter autograders and run `otter run` on them;
 	# the mutants extra: `make mutants` and its smoke test use cosmic-ray's mutation operators
-	$(BIN)/pip install -q -e ".[otter,mutants]"
+	# the ray extra: grade-batch --engine ray and its test on a local cluster
+	$(BIN)/pip install -q -e ".[otter,mutants,ray]"
 	touch $@
 
 demo: $(STAMP)
