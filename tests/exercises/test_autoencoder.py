@@ -12,6 +12,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+from tests.exercises.forgery import expect_no_more_than_the_stub
 from tests.helpers import (ASSIGNMENTS, SOLUTIONS, SUBMISSIONS, full_marks, grade_dir,
                            lost_points, repo_config)
 
@@ -101,6 +102,53 @@ def test_zero_effort_earns_at_most_a_tenth(reports, folder):
         (c.name, c.score) for c in report.checks if c.score > 0]
 
 
+# Forgeries: both functions stubs, and the probes replaced at import by ones that describe a
+# model nobody built: all-zero weights with the constant outputs any function of them gives (the
+# mean training image after "training"), huge weights "before training", the device asked for,
+# a falling history, and with lr=0 the MSE of the constant 0.5. Measured on the checks as they
+# were: 25 / 30 (every check but the denoising model's); now nothing.
+FORGED = ["forge_zero_weights"]
+
+
+@pytest.mark.parametrize("forge", FORGED)
+def test_forged_probe_answers_earn_no_more_than_the_stub(reports, forge):
+    report = reports(WRONG / forge)
+    expect_no_more_than_the_stub(report, reports(ASSIGNMENTS))
+    assert "does not hold the values the grader put into" in report.check(
+        name("encoder computes the contracts function [64-32-8]")).output
+    assert "hardly better than their mean image" in report.check(LOSS).output
+    assert "does not hold the parameters it was given" in report.check(HISTORY).output
+
+
+def test_held_out_images_are_chosen_with_a_secret_seed(tmp_path):
+    """The split seed comes from the course's secret: a hash of the reference solution's bytes
+    and the config's seed (only the config's seed where there is no reference), so it is the same
+    on every run, differs from the config's split_seed, and changes with the reference. The
+    worker gets the training part only."""
+    import dataclasses
+
+    from grader.exercises.autoencoder import judge
+    from grader.fixtures import course_secret
+
+    config = repo_config()
+    settings = config.exercise(EX).settings
+    secret = course_secret(config, EX)
+    assert secret == course_secret(config, EX)
+    without = dataclasses.replace(config, solutions=None)
+    assert course_secret(without, EX) == course_secret(without, EX) != secret
+    other = tmp_path / "solutions"
+    other.mkdir()
+    (other / f"{EX}.py").write_bytes((SOLUTIONS / f"{EX}.py").read_bytes() + b"\n# edited\n")
+    assert course_secret(dataclasses.replace(config, solutions=other), EX) != secret
+    split = judge.held_out_seed(secret, settings)
+    assert split == judge.held_out_seed(secret, settings) and split != settings.split_seed
+    setup = judge.make_setup(settings, "cpu", split_seed=split)
+    public = judge.make_setup(settings, "cpu")  # what split_seed alone would give
+    assert setup.split_seed == split and setup.to_worker is setup.X_train
+    assert len(setup.X_test) == len(public.X_test)
+    assert not np.array_equal(setup.X_test, public.X_test)
+
+
 def test_zero_effort_messages_name_the_missing_layers(reports):
     report = reports(WRONG / "zero_identity")
     assert "model.encoder has no parameter of shape (32, 64)" in report.check(
@@ -130,14 +178,16 @@ def test_code_without_relu_loses_only_the_encoder_checks(reports):
         name("encoder computes the contracts function [784-128-32]")).output
 
 
+# The device check is paid with the training-loss check (a model never trained is on the CPU
+# too), so a training that does not work loses it as well.
 def test_never_stepping_the_optimiser_loses_the_training_checks(reports):
     lost = lost_points(reports(WRONG / "never_steps", public_only=True))
-    assert lost == {LOSS, PCA}
+    assert lost == {LOSS, PCA, DEVICE}
 
 
 def test_tiny_learning_rate_fails_the_thresholds(reports):
     lost = lost_points(reports(WRONG / "lr_divided", public_only=True))
-    assert lost == {LOSS, PCA}
+    assert lost == {LOSS, PCA, DEVICE}
 
 
 def test_forward_returning_its_input_loses_only_the_forward_check(reports):

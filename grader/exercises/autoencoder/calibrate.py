@@ -5,7 +5,9 @@ judge code as the checks, with ``split_seed = train_seed = s`` (a new held-out s
 initial weights, new minibatch order and noise), and one value per threshold is recorded:
 
 - the plain model's reconstruction MSE on the training images after training over before, from
-  its exported parameters (``max_loss_ratio``);
+  its exported parameters (``max_loss_ratio``; "before" is the smaller of the exported initial
+  parameters' MSE and the judge's own freshly initialised model's), and over the mean training
+  image's (``max_mean_image_ratio``);
 - held-out MSE over PCA's with as many components as live code units (``max_pca_ratio``);
 - denoising model's MSE from noisy held-out inputs over the wide plain model's (a plain model of
   the same sizes) (``max_denoise_ratio``);
@@ -70,15 +72,17 @@ def history_errors(reference: ModuleType, device: str, seed: int,
 
 def measure_seed(reference: ModuleType, settings: Settings, device: str,
                  seed: int) -> dict[str, float]:
-    """The five ratios for one seed (see the module docstring)."""
+    """The ratios for one seed (see the module docstring)."""
     settings = dataclasses.replace(settings, split_seed=seed, train_seed=seed)
     setup = judge.make_setup(settings, device)
     models = {v: train_reference(reference, setup, settings, v) for v in judge.VARIANTS}
     plain = judge.model_of(models["plain"])
     wide = judge.model_of(models["wide"])
     sparsity = judge.compare_sparsity(judge.model_of(models["sparse"]), wide, setup)
+    loss = judge.training_loss(models["plain"], setup, settings.train_seed)
     return {
-        "training MSE after/before": judge.training_loss(models["plain"], setup).ratio,
+        "training MSE after/before": loss.ratio,
+        "training MSE after / mean image": loss.mean_ratio,
         "held-out MSE / PCA(live units)": judge.compare_with_pca(plain, setup).ratio,
         "denoising / wide plain MSE on noisy": judge.compare_denoising(
             judge.model_of(models["denoising"]), wide, setup, settings).ratio,
@@ -92,6 +96,7 @@ def measure(reference: ModuleType, settings: Settings, *, seeds: Sequence[int], 
             echo: Callable[[str], None]) -> list[Measurement]:
     """One :class:`Measurement` per threshold over ``seeds``."""
     thresholds = {"training MSE after/before": settings.max_loss_ratio,
+                  "training MSE after / mean image": settings.max_mean_image_ratio,
                   "held-out MSE / PCA(live units)": settings.max_pca_ratio,
                   "denoising / wide plain MSE on noisy": settings.max_denoise_ratio,
                   "sparse / wide plain mean |code|": settings.max_sparse_ratio,

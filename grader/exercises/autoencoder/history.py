@@ -13,8 +13,9 @@ holds and the function its halves compute (``network.py``):
   ``z * sd`` of the expectation, where ``sd`` comes from the judge's own per-sample variances
   and ``z`` from the false-failure probability (below).
 
-The model holds parameters the judge chose (the worker copies them in, matched by shape), the
-data is the judge's, and all batches have the same size (``ROWS`` is a multiple of ``BATCH``),
+The model holds parameters the judge chose (the worker copies them in, matched by shape, and the
+judge checks that the model it gets back holds exactly those: a history computed for other
+parameters, say zeros whose output is a constant, proves nothing), the data is the judge's, and all batches have the same size (``ROWS`` is a multiple of ``BATCH``),
 so a mean of the batch means and a mean over the samples agree: the contract's "averaged over
 the epoch's samples" is judged without penalising either spelling.
 
@@ -169,7 +170,14 @@ def _run(student: Any, kind: str, *, device: str, seed: int, threads: int | None
         fail(f"{text}: the loss of your model cannot be recomputed, because its encoder or "
              f"decoder does not compute Linear layers with activations from its parameters "
              f"(see the encoder and decoder checks): {str(err).removeprefix(text + ': ')}")
+    given = judge_params(kind, seed)
     for half in network.HALVES:
+        for k, (value, held) in enumerate(zip(given[half], before.params[half])):
+            if not np.array_equal(np.asarray(held, np.float32), value):
+                fail(f"{text}: the model does not hold the parameters it was given: "
+                     f"{network.slots(half, SIZES)[k][0]} of model.{half} differs from the "
+                     "values the grader put into it before training (matched by shape); each "
+                     "Linear layer's weight and bias must be parameters of the model")
         for k, (old, new) in enumerate(zip(before.params[half], net.params[half])):
             moved = float(np.max(np.abs(np.asarray(old, np.float64) - new)))
             if not moved <= 1e-7 * max(1.0, float(np.max(np.abs(old)))):

@@ -13,6 +13,7 @@ student spells the model (``nn.Sequential``, named submodules with ``F.relu``, p
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,10 @@ class Setup:
     X_train: np.ndarray  # the same images, float32 in [0, 1], for the judge's PCA
     X_test: np.ndarray  # held-out images, float32 in [0, 1]: never sent to the worker
     side: int  # images are side x side
+    # Seeds the digits' held-out split, the judge's noise on held-out images and the rows the
+    # trained halves are examined on. In grading it comes from the course's secret
+    # (held_out_seed), so the worker can neither know nor reproduce the split.
+    split_seed: int = 0
 
     @property
     def input_dim(self) -> int:
@@ -69,16 +74,30 @@ class Setup:
                 f"device {self.device}")
 
 
-def setup(config: pytest.Config, settings: Settings, device: str) -> Setup:
-    """:func:`make_setup` once per grading run (cached in ``config.stash``)."""
+def held_out_seed(secret: int, settings: Settings) -> int:
+    """The split seed a grading run uses: the course's secret (``grader.fixtures.
+    course_secret``: a hash of the reference solution's bytes and the config's seed, which the
+    worker never has) combined with ``settings.split_seed`` (so an instructor can still draw
+    another split). Deterministic for a course, so grades are reproducible across runs and
+    machines; unknowable to the submission."""
+    digest = hashlib.sha256(f"autoencoder held-out split/{secret}/{settings.split_seed}".encode())
+    return int.from_bytes(digest.digest()[:4], "big")
+
+
+def setup(config: pytest.Config, settings: Settings, device: str, secret: int) -> Setup:
+    """:func:`make_setup` once per grading run (cached in ``config.stash``), with the split
+    seed derived from the course's ``secret`` (:func:`held_out_seed`)."""
     cache = config.stash.setdefault(_CACHE, {})
     if "setup" not in cache:
-        cache["setup"] = make_setup(settings, device)
+        cache["setup"] = make_setup(settings, device, split_seed=held_out_seed(secret, settings))
     return cache["setup"]
 
 
-def make_setup(settings: Settings, device: str) -> Setup:
-    """Load the profile's data for ``device``: MNIST (cuda, when configured) or the digits."""
+def make_setup(settings: Settings, device: str, *, split_seed: int | None = None) -> Setup:
+    """Load the profile's data for ``device``: MNIST (cuda, when configured: its own test set is
+    held out) or the digits, split with ``split_seed`` (default ``settings.split_seed``, as
+    calibration draws one split per seed). Only the training part ever goes to the worker."""
+    split = settings.split_seed if split_seed is None else int(split_seed)
     path = mnist_path(settings.mnist_path)
     profile = settings.profile(device, has_mnist=path is not None)
     if profile.data == "mnist":
@@ -87,10 +106,9 @@ def make_setup(settings: Settings, device: str) -> Setup:
             raw_train = raw_train[:profile.max_train]
         X_train = raw_train.astype(np.float32) / 255.0
         return Setup(profile, device, raw_train, X_train,
-                     raw_test.astype(np.float32) / 255.0, _side(raw_train.shape[1]))
-    X_train, _, X_test, _ = load_digits_split(test_fraction=settings.test_fraction,
-                                              seed=settings.split_seed)
-    return Setup(profile, device, X_train, X_train, X_test, 8)
+                     raw_test.astype(np.float32) / 255.0, _side(raw_train.shape[1]), split)
+    X_train, _, X_test, _ = load_digits_split(test_fraction=settings.test_fraction, seed=split)
+    return Setup(profile, device, X_train, X_train, X_test, 8, split)
 
 
 def _side(n: int) -> int:
@@ -113,10 +131,23 @@ def built_what(sizes: tuple[int, int, int]) -> str:
     return f"build_autoencoder{tuple(sizes)}"
 
 
+def examine_params(half: str, sizes: tuple[int, int, int], seed: int) -> list[np.ndarray]:
+    """The values the judge puts into ``model.<half>`` before examining it (the contract's slot
+    order): N(0, 1.5^2 / fan_in) weights and N(0, 0.1^2) biases, so that every activation the
+    judge tries gives a visibly different output, and zero weights (whose output is a constant
+    that many functions share) cannot stand in for a model."""
+    rng = np.random.default_rng([seed, 29, *sizes, network.HALVES.index(half)])
+    return list(network.random_params(half, sizes, rng, gain=1.5))
+
+
 def examined(config: pytest.Config, student: Any, half: str, sizes: tuple[int, int, int],
              seed: int) -> Half:
     """``model.<half>`` of ``build_autoencoder(*sizes)`` identified (once per run, cached): the
-    :class:`Half` it computes, or the failure (or the student's error) raised again."""
+    :class:`Half` it computes, or the failure (or the student's error) raised again.
+
+    The worker loads the judge's values (:func:`examine_params`) into the half before running
+    it, and the half must hold exactly those: its output is then judged as a function of values
+    the judge chose, not of whatever parameters the answer claims."""
     cache = config.stash.setdefault(_CACHE, {})
     key = ("examined", half, tuple(sizes), seed)
     if key not in cache:
@@ -124,10 +155,13 @@ def examined(config: pytest.Config, student: Any, half: str, sizes: tuple[int, i
         call = f"model.{half}({'x' if half == 'encoder' else 'code'})"
         what = (f"{built_what(sizes)}, with {call} for a batch of shape "
                 f"{inputs[half].shape}")
+        values = examine_params(half, sizes, seed)
         try:
-            export = student.probe("examine", half, inputs[half], *sizes, seed=seed)
-            cache[key] = network.identify(export, half, sizes, inputs[half], what=what,
-                                          call=call)
+            export = student.probe("examine", half, inputs[half], *sizes, seed=seed,
+                                   params=values)
+            found = network.identify(export, half, sizes, inputs[half], what=what, call=call)
+            network.expect_holds(found, values, sizes, what=what)
+            cache[key] = found
         except (StudentError, CheckFailure) as err:
             cache[key] = err
     result = cache[key]
@@ -218,7 +252,7 @@ def train_call(setup: Setup, settings: Settings, variant: str) -> dict[str, Any]
     denoise, sparse, _ = VARIANTS[variant]
     p = setup.profile
     _, hidden_dim, code_dim = sizes_of(setup, variant)
-    inputs = trained_check_inputs(setup, variant, settings.split_seed)
+    inputs = trained_check_inputs(setup, variant, setup.split_seed)
     return dict(hidden_dim=hidden_dim, code_dim=code_dim, epochs=p.epochs,
                 batch_size=p.batch_size, lr=p.lr,
                 noise_std=settings.noise_std if denoise else 0.0,
@@ -279,7 +313,7 @@ def receive(answer: Any, setup: Setup, settings: Settings, variant: str) -> Trai
         return Trained(variant, None, None, None, None,
                        f"{what}: your model could not be read back: {short(answer)}")
     history, device = answer.get("history"), answer.get("device")
-    inputs = trained_check_inputs(setup, variant, settings.split_seed)
+    inputs = trained_check_inputs(setup, variant, setup.split_seed)
     try:
         after = network.rebuild(answer.get("after"), sizes, inputs, what=f"{what}, then")
         before = network.before_training(after, answer.get("before"), what=what)
@@ -308,16 +342,20 @@ class PcaComparison:
 
 
 def compare_with_pca(model: nn.Module, setup: Setup) -> PcaComparison:
-    """The model against PCA with as many components as its code has live units.
+    """The model against PCA with as many components as its code has live units, at least one.
 
     A ReLU code unit can die during training (zero for every input); the lectures' claim is
-    about equal code sizes, so a model with k live units is compared with k components.
+    about equal code sizes, so a model with k live units is compared with k components. A
+    model with no live unit reconstructs every image the same way: the best it can be is the
+    mean image, which is PCA with 0 components, so it is compared with 1 (the mean image does
+    about 1.17 times worse on the digits); otherwise outputting the mean image would "beat
+    PCA" without any code. The reference keeps 3 or more of 8 units alive.
     """
     codes = encode(model, setup.X_test)
     recon = decode(model, codes)
     error = mse(recon, setup.X_test)
     live = live_units(codes)
-    pca = pca_mse(setup.X_train, setup.X_test, live)
+    pca = pca_mse(setup.X_train, setup.X_test, max(live, 1))
     return PcaComparison(error, pca, live, error / max(pca, 1e-12), recon)
 
 
@@ -335,7 +373,7 @@ def compare_denoising(denoiser: nn.Module, plain: nn.Module, setup: Setup,
                       settings: Settings) -> DenoiseComparison:
     """The denoiser against a plain model of the same sizes, both fed the judge's noisy copies
     of the held-out images, both scored against the clean images."""
-    images = noisy(setup.X_test, settings.noise_std, settings.split_seed + 1)
+    images = noisy(setup.X_test, settings.noise_std, setup.split_seed + 1)
     cleaned = decode(denoiser, encode(denoiser, images))
     by_plain = decode(plain, encode(plain, images))
     error, plain_error = mse(cleaned, setup.X_test), mse(by_plain, setup.X_test)
@@ -369,14 +407,49 @@ LOSS_ROWS = 10_000
 
 @dataclass(frozen=True)
 class TrainingLoss:
-    before: float  # MSE of the model on the training images before training
-    after: float  # and after
+    before: float  # the MSE training starts from (the smaller of the two below)
+    claimed_before: float  # MSE of the parameters the worker says the model had before training
+    untrained: float  # MSE of the judge's own freshly initialised model of the same sizes
+    after: float  # MSE of the model after training
     ratio: float  # after / before
+    mean_image: float  # MSE of the training images' mean image (the best constant output)
+    mean_ratio: float  # after / mean_image
+
+    def summary(self) -> str:
+        return (f"reconstruction MSE on the training images, computed from your model's "
+                f"parameters: {self.claimed_before:.4g} before training (a freshly initialised "
+                f"model of these sizes: {self.untrained:.4g}), {self.after:.4g} after; the mean "
+                f"training image as every reconstruction: {self.mean_image:.4g}")
 
 
-def training_loss(result: Trained, setup: Setup) -> TrainingLoss:
+def untrained_mse(setup: Setup, variant: str, seed: int, X: np.ndarray) -> float:
+    """MSE on ``X`` of the judge's own freshly initialised model of ``variant``'s sizes: the
+    contract's layers with torch's default initialisation (weights and biases uniform in
+    +-1/sqrt(fan_in)), drawn by the judge. Training starts about here whatever the seed
+    (0.178-0.185 over seeds 0-4 on the digits: every output near sigmoid(0) = 0.5)."""
+    sizes = sizes_of(setup, variant)
+    rng = np.random.default_rng([seed, 31, *sizes])
+    halves = []
+    for half in network.HALVES:
+        values = []
+        for _, shape in network.slots(half, sizes):
+            fan_in = network.dims(half, sizes)[0 if len(values) < 2 else 1]
+            bound = 1.0 / np.sqrt(fan_in)
+            values.append(rng.uniform(-bound, bound, size=shape).astype(np.float32))
+        halves.append(Half(half, tuple(values), network.CONTRACT[half]))
+    model = Network(*halves).module()
+    return mse(decode(model, encode(model, X)), X)
+
+
+def training_loss(result: Trained, setup: Setup, seed: int = 0) -> TrainingLoss:
     """The reconstruction MSE on the training images before and after training, computed by
-    the judge from the exported parameters (not from the returned history)."""
+    the judge from the exported parameters (not from the returned history).
+
+    The parameters "before training" are the worker's word: a submission could claim any (huge
+    weights make any later model look like progress). So training starts from the smaller of
+    their MSE and that of the judge's own freshly initialised model of the same sizes
+    (:func:`untrained_mse`). The mean training image, the best an output that ignores its input
+    can do, is measured too: the check asks the trained model to do clearly better than it."""
     if result.network is None or result.before is None:
         fail(f"cannot evaluate the trained {result.variant} model: {result.problem}")
     X = setup.X_train[:LOSS_ROWS]
@@ -384,4 +457,9 @@ def training_loss(result: Trained, setup: Setup) -> TrainingLoss:
     for net in (result.before, result.network):
         model = net.module()
         losses.append(mse(decode(model, encode(model, X)), X))
-    return TrainingLoss(losses[0], losses[1], losses[1] / max(losses[0], 1e-12))
+    claimed, after = losses
+    untrained = untrained_mse(setup, result.variant, seed, X)
+    before = min(claimed, untrained)
+    mean_image = mse(np.broadcast_to(X.mean(axis=0), X.shape), X)
+    return TrainingLoss(before, claimed, untrained, after, after / max(before, 1e-12),
+                        mean_image, after / max(mean_image, 1e-12))

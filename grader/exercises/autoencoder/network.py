@@ -279,8 +279,8 @@ def identify(export: Any, half: str, sizes: Sequence[int], inputs: np.ndarray, *
                 return candidate
     first = Half(half, tuple(np.asarray(pairs[i][1], np.float32) for i in orders[0]),
                  CONTRACT[half])
-    fail(f"{what}: {call} is not {layers_text(half, sizes)} computed with your model.{half}'s "
-         f"parameters: " + locate(export, first, inputs, got, call=call))
+    fail(f"{what}: {call} is not {layers_text(half, sizes)} computed with the parameters "
+         f"your model.{half} holds: " + locate(export, first, inputs, got, call=call))
 
 
 def locate(export: dict, half: Half, inputs: np.ndarray, got: np.ndarray, *, call: str) -> str:
@@ -329,6 +329,18 @@ def worst(got: Any, expected: np.ndarray) -> str:
     idx = np.unravel_index(int(np.argmax(np.where(np.isnan(err), np.inf, err))), err.shape)
     return (f"; at index {tuple(int(i) for i in idx)} got {float(got[idx]):.6g}, expected "
             f"{float(expected[idx]):.6g}")
+
+
+def expect_holds(found: Half, values: Sequence[np.ndarray], sizes: Sequence[int], *,
+                 what: str) -> None:
+    """``found`` (identified from what the worker sent) holds exactly the judge's ``values`` in
+    the contract's slots: the worker was asked to load them, so any other parameters are not
+    the model the judge asked about (or a made-up answer)."""
+    for (words, _), got, want in zip(slots(found.name, sizes), found.params, values):
+        if not np.array_equal(np.asarray(got, np.float32), np.asarray(want, np.float32)):
+            fail(f"{what}: model.{found.name} does not hold the values the grader put into "
+                 f"{words}: each Linear layer's weight and bias must be parameters of "
+                 f"model.{found.name} (nn.Linear, or nn.Parameter), used as they are")
 
 
 def random_params(half: str, sizes: Sequence[int], rng: np.random.Generator,

@@ -3,7 +3,11 @@
 A model cannot cross the sandbox, so the probes build (and train) it here and return plain data:
 each half's parameters (``named_parameters()``, as numpy arrays), its outputs on inputs the judge
 chose (and the inputs and outputs of its ``Linear``-like modules), and the loss history. The
-judge decides everything (``network.py`` rebuilds the function from the parameters). Each probe
+judge decides everything (``network.py`` rebuilds the function from the parameters). Where it
+can, the judge also chooses the parameters (``examine``, ``forward``, ``train_at_lr0`` load the
+judge's values into the student's model), so that what comes back must be that function of
+values the judge knows. Nothing here is trusted: a submission can replace these functions, and
+everything they return is checked against the judge's own computation (README.md). Each probe
 seeds torch, numpy and ``random`` itself and asks torch for deterministic algorithms (the worker
 has no config).
 """
@@ -107,19 +111,29 @@ def _params_of(model: Any) -> dict[str, Any]:
 
 
 def examine(module: ModuleType, half: str, inputs: np.ndarray, input_dim: int, hidden_dim: int,
-            code_dim: int, seed: int) -> dict[str, Any] | str:
-    """Build ``build_autoencoder(input_dim, hidden_dim, code_dim)`` and export ``half``."""
+            code_dim: int, seed: int,
+            params: list[np.ndarray] | None = None) -> dict[str, Any] | str:
+    """Build ``build_autoencoder(input_dim, hidden_dim, code_dim)``, put the judge's ``params``
+    (the contract's slot order) into ``model.<half>`` (matched by shape, see :func:`_load`) and
+    export ``half``: its parameters as they are then, and its output on ``inputs``. The judge
+    computes what its own layers give with those very values and compares."""
     _deterministic(seed)
-    return export_half(module.build_autoencoder(input_dim, hidden_dim, code_dim), half, inputs)
+    model = module.build_autoencoder(input_dim, hidden_dim, code_dim)
+    if params is not None:
+        _load(model, {half: params})
+    return export_half(model, half, inputs)
 
 
 def forward(module: ModuleType, x: np.ndarray, input_dim: int, hidden_dim: int, code_dim: int,
-            seed: int) -> Any:
-    """``model(x)`` for a freshly built model (the same seed as :func:`examine`)."""
+            seed: int, params: dict[str, list[np.ndarray]] | None = None) -> Any:
+    """``model(x)`` for a freshly built model (the same seed as :func:`examine`) holding the
+    judge's ``params`` in both halves."""
     import torch
 
     _deterministic(seed)
     model = module.build_autoencoder(input_dim, hidden_dim, code_dim)
+    if params is not None:
+        _load(model, params)
     with torch.no_grad(), _full_precision():
         return _plain(model(torch.as_tensor(x, dtype=torch.float32)))
 

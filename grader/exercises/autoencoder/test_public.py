@@ -27,8 +27,8 @@ FORWARD_SIZES = (64, 32, 8)
 
 
 @pytest.fixture(scope="module")
-def setup(request, settings, device) -> judge.Setup:
-    return judge.setup(request.config, settings, device)
+def setup(request, settings, device, secret_seed) -> judge.Setup:
+    return judge.setup(request.config, settings, device, secret_seed)
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,8 @@ def test_forward_is_decoder_of_encoder(request, student, seed):
                  f"because model.{half} does not compute Linear layers with activations from "
                  f"its parameters (the {half} check says where it differs)")
     expected = network.run(halves["decoder"], network.run(halves["encoder"], x))
-    got = student.probe("forward", x, *sizes, seed=seed)
+    values = {half: judge.examine_params(half, sizes, seed) for half in network.HALVES}
+    got = student.probe("forward", x, *sizes, seed=seed, params=values)
     expect_array(got, shape=expected.shape, dtype="float", what=f"{what}: model(x)")
     if not network.matches(got, expected):
         fail(f"{what}: model(x) differs from model.decoder(model.encoder(x)) (computed here "
@@ -103,18 +104,25 @@ def test_training_loss_decreases(plain, setup, settings, feedback):
                        "as your train_autoencoder returned it")
     except CheckFailure:
         pass  # the history's form is judged by the history check
-    loss = judge.training_loss(plain, setup)
-    summary = (f"reconstruction MSE on the training images, computed from your model's "
-               f"parameters: {loss.before:.4g} before training, {loss.after:.4g} after, ratio "
-               f"{loss.ratio:.3f} (must be at most {settings.max_loss_ratio:g})")
+    loss = judge.training_loss(plain, setup, settings.train_seed)
+    summary = (f"{loss.summary()}; after / before {loss.ratio:.3f} (must be at most "
+               f"{settings.max_loss_ratio:g}), after / mean image {loss.mean_ratio:.3f} (must be "
+               f"at most {settings.max_mean_image_ratio:g})")
     if not loss.ratio <= settings.max_loss_ratio:
         fail(f"{what}: the loss did not decrease enough: {summary}. Does every minibatch call "
              "optimizer.zero_grad(), loss.backward() and optimizer.step(), with the learning "
              "rate you were given?")
+    if not loss.mean_ratio <= settings.max_mean_image_ratio:
+        fail(f"{what}: the trained model reconstructs the training images hardly better than "
+             f"their mean image, an output that ignores the input: {summary}. Does the code "
+             "carry information (is anything learned besides the biases)?")
     feedback.info(summary)
 
 
+# A model on the CPU is what every model is, including one never built or trained: this pays
+# only when the trained model's loss is judged to decrease (its parameters are then real).
 @pytest.mark.points(1)
+@pytest.mark.gated_by("test_training_loss_decreases")
 def test_trained_model_stays_on_the_device(plain, setup, settings):
     if plain.device != setup.device:
         fail(f"{judge.what_trained(setup, settings, 'plain')}: after training the model's "
@@ -130,7 +138,8 @@ def test_reconstructs_held_out_images_better_than_pca(plain, setup, settings, fe
                    "autoencoder_reconstructions",
                    "Ten held-out images (top) and your model's reconstructions (bottom)")
     summary = (f"held-out reconstruction MSE {result.error:.5f} with {result.live} of "
-               f"{setup.profile.code_dim} code units alive; PCA with {result.live} components: "
+               f"{setup.profile.code_dim} code units alive; PCA with {max(result.live, 1)} "
+               f"component(s): "
                f"{result.pca:.5f}; ratio {result.ratio:.3f} (must be at most "
                f"{settings.max_pca_ratio:g}) [{setup.describe()}]")
     if not result.ratio <= settings.max_pca_ratio:
