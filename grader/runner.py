@@ -57,8 +57,7 @@ def list_checks(config: Config, exercises: Sequence[str] | None = None, *,
     for ex in ids:
         config.exercise(ex)
     files = [f for ex in ids for f in check_files(ex)]
-    runtime = Runtime(python=sys.executable, uid=None, gid=None, notices=(), limits={},
-                      threads=1, output_limit=0, response_limit=0)  # never started
+    runtime = Runtime()  # never started
     state = GradingState(config=config, submission=Path("."), runtime=runtime,
                          public_only=public_only)
     sink = io.StringIO()
