@@ -34,7 +34,8 @@ def student(request: pytest.FixtureRequest) -> Student:
     state, ex = _state(request), exercise_of(request.path)
     if ex not in state.students:
         state.students[ex] = Student(state.runtime, state.config.exercise(ex), state.submission,
-                                     on_progress=state.on_progress)
+                                     on_progress=state.on_progress,
+                                     sandbox=state.config.sandbox)
     return state.students[ex]
 
 
