@@ -34,7 +34,7 @@ ProgressFn = Callable[[float, float, str], None]
 def base_env(threads: int) -> dict[str, str]:
     """The whole environment of a worker (nothing of the judge's: no CI secrets)."""
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
-           "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg",
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg",
            "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
            "CUBLAS_WORKSPACE_CONFIG": ":4096:8"}
     for key in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "NVIDIA_VISIBLE_DEVICES"):

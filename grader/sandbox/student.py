@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -177,13 +176,8 @@ class Student:
 
     def close(self) -> str:
         """Stop the worker (killing everything it started) and return all captured output."""
-        if self._worker is not None:
-            try:
-                os.close(self._worker.requests)  # a clean end: the worker sees EOF and exits
-                self._worker.requests = -1
-                self._worker.proc.wait(timeout=2)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
+        # No waiting for a clean exit (0.5 s for a process that imported torch): the worker's
+        # output is unbuffered, so ending it loses nothing.
         self._stop_worker()
         return "".join(o for o in self._outputs if o)
 
