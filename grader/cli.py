@@ -75,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="exit with code 1 when the total is below this many points (points, "
                         "not a percentage: the six exercises are worth 120)")
     p.add_argument("--quiet", action="store_true", help="print only the total")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="exercises graded at once, each in a judge process of its own "
+                        "(default: the number of CPU cores; the scores do not depend on it)")
 
     p = command("grade-batch", cmd_grade_batch, "grade a whole class: a Gradescope export, or "
                 "a folder of per-student folders or zips; writes a gradebook (instructors)")
@@ -218,7 +221,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     # dir>/artifacts: a link planted there or below is replaced, never written through.
     staging = private_folder(args.results.parent, ".artifacts-") if args.results else None
     try:
-        report = grade(config, args.submission, exercises=ids, artifacts_dir=staging)
+        report = grade(config, args.submission, exercises=ids, artifacts_dir=staging,
+                       jobs=args.jobs or _cores())
     except BaseException as err:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
@@ -284,6 +288,13 @@ def cmd_grade_batch(args: argparse.Namespace) -> int:
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the cores this process may use (taskset, cgroups)
+    except AttributeError:
+        return os.cpu_count() or 1
 
 
 def cmd_release(args: argparse.Namespace) -> int:

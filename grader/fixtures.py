@@ -66,7 +66,23 @@ def device(request: pytest.FixtureRequest) -> str:
     state = _state(request)
     if state.device is None:
         state.device = resolve_device(state.config.device)
+    if state.device == "cuda" and state.gpu_lock is None:
+        state.gpu_lock = _gpu_lock()
     return state.device
+
+
+def _gpu_lock() -> int:
+    """Wait for the GPU: one exercise that trains on it at a time, across every judge on this
+    machine (parallel exercises, batch grading), so trainings never share it. The lock is a
+    ``flock`` on a file in the temporary folder, dropped when its descriptor is closed or the
+    judge dies."""
+    import fcntl
+    import tempfile
+
+    path = os.path.join(tempfile.gettempdir(), "dlgrade-gpu.lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import html
+import os
 import re
 import traceback
 from dataclasses import dataclass, field, replace
@@ -95,6 +96,7 @@ class GradingState:
     references: dict[str, ModuleType] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     device: str | None = None
+    gpu_lock: int | None = None  # descriptor of the held GPU lock (see fixtures.device)
     on_progress: ProgressFn | None = None  # draws training progress (the CLI, on a terminal)
     absent: dict[str, str] = field(default_factory=dict)  # exercise -> why its checks don't run
     collected: list[CheckMeta] = field(default_factory=list)  # the checks that will run, in order
@@ -254,6 +256,9 @@ class DlgradePlugin:
     def close_students(self) -> None:
         for ex, student in self.state.students.items():
             self.state.outputs[ex] = student.close()
+        if self.state.gpu_lock is not None:
+            os.close(self.state.gpu_lock)  # closing drops the flock
+            self.state.gpu_lock = None
 
 
 def _function(item: pytest.Item) -> str:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+import pickle
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -11,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,7 +76,8 @@ def list_checks(config: Config, exercises: Sequence[str] | None = None, *,
 
 def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | None = None,
           public_only: bool = False, artifacts_dir: Path | None = None,
-          on_progress: ProgressFn | None = None, stop_at_first_loss: bool = False) -> Report:
+          on_progress: ProgressFn | None = None, stop_at_first_loss: bool = False,
+          jobs: int = 1) -> Report:
     """Grade ``submission`` on ``exercises`` (default: all).
 
     ``submission`` is what a student handed in: a folder of ``<id>.py`` files (or one holding
@@ -80,8 +85,10 @@ def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | 
     :mod:`grader.delivery.intake`), or a zip. A missing or empty submission is not an error: every
     check is listed at 0 with the reason. ``stop_at_first_loss`` stops at the first check that
     loses points and lists only the checks run so far (mutation testing asks only *whether* and
-    *where* a mutant loses points). Raises ``GraderError`` only when grading cannot run
-    (bad arguments, broken checks); anything wrong with the submission is a failed check.
+    *where* a mutant loses points). ``jobs`` > 1 grades that many exercises at once, each in a
+    judge process of its own (same checks, same seeds: the same scores). Raises ``GraderError``
+    only when grading cannot run (bad arguments, broken checks); anything wrong with the
+    submission is a failed check.
     """
     started = time.monotonic()
     ids = tuple(exercises) if exercises else config.ids
@@ -95,9 +102,13 @@ def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | 
         intake = take_submission(given, ids, Path(work))
         runtime = prepare_runtime(config)
         try:
-            report = _run_checks(config, intake, ids, runtime, public_only=public_only,
-                                 artifacts_dir=artifacts_dir, on_progress=on_progress,
-                                 stop_at_first_loss=stop_at_first_loss)
+            if jobs > 1 and len(ids) > 1 and not stop_at_first_loss:
+                report = _run_in_parallel(config, intake, ids, runtime, jobs=jobs,
+                                          public_only=public_only, artifacts_dir=artifacts_dir)
+            else:
+                report = _run_checks(config, intake, ids, runtime, public_only=public_only,
+                                     artifacts_dir=artifacts_dir, on_progress=on_progress,
+                                     stop_at_first_loss=stop_at_first_loss)
         finally:
             runtime.close()
     scrub = path_scrubber(given, config, runtime)
@@ -139,6 +150,89 @@ def _run_checks(config: Config, intake: Intake, ids: tuple[str, ...], runtime: R
         raise GraderError(f"pytest could not run the checks (exit code {int(code)}):\n{tail}")
     return Report(checks=tuple(state.results), exercises=ids, points={},
                   student_output={k: v for k, v in state.outputs.items() if v})
+
+
+# Measured grading seconds of each reference (benchmarks/grading_time.py): the parallel judges
+# share the exercises out so that they finish together.
+COSTS = {"autoencoder": 6.0, "dropout": 3.0, "backprop": 1.5, "conv": 1.5, "param_count": 1.3,
+         "kfold": 0.5}
+
+
+def share_out(ids: Sequence[str], jobs: int) -> list[tuple[str, ...]]:
+    """``ids`` in at most ``jobs`` groups of about equal cost (longest first, each to the
+    lightest group), each group in the order of ``ids``."""
+    groups: list[list[str]] = [[] for _ in range(min(jobs, len(ids)))]
+    load = [0.0] * len(groups)
+    for ex in sorted(ids, key=lambda e: -COSTS.get(e, 2.0)):
+        i = load.index(min(load))
+        groups[i].append(ex)
+        load[i] += COSTS.get(ex, 2.0)
+    return [tuple(ex for ex in ids if ex in g) for g in groups if g]
+
+
+def _run_in_parallel(config: Config, intake: Intake, ids: tuple[str, ...], runtime: Runtime, *,
+                     jobs: int, public_only: bool, artifacts_dir: Path | None) -> Report:
+    """The exercises shared out between ``jobs`` judges: this process takes the first group,
+    a fresh interpreter each of the others (a judge process: it runs checks, never submission
+    code). They share this run's runtime (engine copy, private references, isolation), so the
+    checks, the seeds and the scores are those of a serial run; the reports are merged in the
+    order of ``ids``."""
+    groups = share_out(ids, jobs)
+    threads = str(max(1, (os.cpu_count() or 1) // len(groups)))  # the judges' own torch work
+    with tempfile.TemporaryDirectory(prefix="dlgrade-judges-") as work:
+        children = []
+        for i, group in enumerate(groups[1:]):
+            task, result = Path(work) / f"task{i}", Path(work) / f"result{i}"
+            task.write_bytes(pickle.dumps((config, intake, group, runtime, public_only,
+                                           artifacts_dir)))
+            boot = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r}); "
+                    "from grader.runner import judge_main; judge_main(sys.argv[1], sys.argv[2])")
+            env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
+                   "PYTHONDONTWRITEBYTECODE": "1"}
+            children.append((subprocess.Popen([sys.executable, "-c", boot, str(task), str(result)],
+                                              env=env, stdin=subprocess.DEVNULL), result))
+        try:
+            parts = [_run_checks(config, intake, groups[0], runtime, public_only=public_only,
+                                 artifacts_dir=artifacts_dir, on_progress=None)]
+            for proc, result in children:
+                proc.wait()
+                parts.append(_child_result(proc, result))
+        finally:
+            for proc, _ in children:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+    by_exercise: dict[str, list] = {}
+    for c in (c for part in parts for c in part.checks):
+        by_exercise.setdefault(c.exercise, []).append(c)
+    return Report(checks=tuple(c for ex in ids for c in by_exercise.get(ex, [])), exercises=ids,
+                  points={}, student_output={k: v for part in parts
+                                             for k, v in part.student_output.items()})
+
+
+def _child_result(proc: subprocess.Popen, result: Path) -> Report:
+    try:
+        outcome = pickle.loads(result.read_bytes())  # written by a judge process of ours
+    except (OSError, EOFError, pickle.UnpicklingError):
+        raise GraderError(f"a parallel judge process ended with code {proc.returncode} "
+                          "before reporting") from None
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+def judge_main(task: str, result: str) -> None:
+    """A parallel judge: grade one group of exercises (see :func:`_run_in_parallel`) and write
+    its report, or the error that stopped it, to ``result``."""
+    sys.dont_write_bytecode = True
+    config, intake, group, runtime, public_only, artifacts_dir = pickle.loads(
+        Path(task).read_bytes())
+    try:
+        outcome: Any = _run_checks(config, intake, group, runtime, public_only=public_only,
+                                   artifacts_dir=artifacts_dir, on_progress=None)
+    except GraderError as err:
+        outcome = err
+    Path(result).write_bytes(pickle.dumps(outcome))
 
 
 def _absent_message(exercise: str) -> str:

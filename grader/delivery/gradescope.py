@@ -84,8 +84,10 @@ ROOT="${DLGRADE_AUTOGRADER_ROOT:-/autograder}"
 PY="${DLGRADE_PYTHON:-__VENV__/bin/python}"
 mkdir -p "$ROOT/results"
 cd "$SOURCE"
+# One exercise at a time by default: Gradescope's default container has about 768 MB and half a
+# CPU, and each parallel judge holds its own torch (DLGRADE_JOBS=2 on a bigger machine).
 PYTHONPATH="$SOURCE" PYTHONDONTWRITEBYTECODE=1 "$PY" -m grader --config "$SOURCE/autograder.yml" \
-  grade "$ROOT/submission" --results "$ROOT/results/results.json"
+  grade "$ROOT/submission" --results "$ROOT/results/results.json" --jobs "${DLGRADE_JOBS:-1}"
 code=$?
 if [ ! -s "$ROOT/results/results.json" ]; then
   # the grader itself could not run: say so rather than leave a blank score
