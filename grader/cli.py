@@ -38,6 +38,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def run() -> None:
+    """The console command: :func:`main`, then exit at once. The interpreter's own teardown
+    (about 1 s once torch is imported) does nothing useful here: every file a command writes is
+    closed, every worker and judge process ended, and Ray shut down, before ``main`` returns."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 CONFIG_HELP = ("autograder.yml to use (default: $DLGRADE_CONFIG, else autograder.yml in the "
                "current folder or a parent, else the built-in config of the six exercises)")
 

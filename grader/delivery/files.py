@@ -118,7 +118,7 @@ dependencies = [
 {deps}]
 
 [project.scripts]
-dlgrade = "grader.cli:main"
+dlgrade = "grader.cli:run"
 
 [tool.setuptools.packages.find]
 include = ["grader*"]
