@@ -29,7 +29,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 
 MAX_DEPTH = 3                     # folders between the submission root and a file
 MAX_PY = 2 * 1024 * 1024
@@ -212,6 +211,8 @@ def _read(f: _File, limit: int) -> bytes:
 
 def _notebook(data: bytes, label: str) -> tuple[bytes, str]:
     """The code cells of a notebook as one module, without IPython magics and shell lines."""
+    import nbformat  # here, not at the top: 0.4 s that only notebooks need
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
