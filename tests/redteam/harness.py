@@ -478,8 +478,7 @@ class Session:
             else:
                 subprocess.run(["cp", "-a", str(template.pristine), str(self.clone)], check=True)
                 self.commit = template.commit
-            if mode.user:
-                self._make_venv()
+            self._make_venv()
             self._write_config()
             self._check_engine()
             if template is None:
@@ -533,35 +532,40 @@ class Session:
                         "the working tree of " + str(REPO)], check=True)
 
     def _make_venv(self) -> None:
-        """A venv the judge user owns, as a CI runner's or a student's is: its site-packages
-        holds the main venv's packages as hard links (root's files, which it cannot change in
-        place) in folders it owns (where it can add and replace files). The editable install
-        of dlgrade is left out: the judge imports the clone's grader from its cwd."""
+        """The session's venv: its site-packages holds the main venv's packages as hard links
+        (root's files) in folders of its own. As a normal user those folders are the user's,
+        as a CI runner's or a student's venv is: it can add and replace files there. As root it
+        keeps attacks away from the main venv, should a worker ever run as root. The editable
+        install of dlgrade is left out: the judge imports the clone's grader from its cwd."""
         shutil.rmtree(self.venv, ignore_errors=True)
         subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip", str(self.venv)],
                        check=True, capture_output=True, timeout=120)
         site = Path(subprocess.run([str(self.venv / "bin" / "python"), "-c",
                                     "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                    capture_output=True, text=True, check=True).stdout.strip())
+        link = os.stat(self.main_site).st_dev == os.stat(site).st_dev
         for entry in os.scandir(self.main_site):
             if entry.name.startswith(("__editable__", "dlgrade-")):
-                continue
-            subprocess.run(["cp", "-al", entry.path, str(site / entry.name)], check=True)
+                continue  # (another file system: a full copy, slower)
+            subprocess.run(["cp", "-al" if link else "-a", entry.path, str(site / entry.name)],
+                           check=True)
         self.site = site
-        os.lchown(self.venv, self.uid, self.gid)
-        for folder, dirs, _ in os.walk(self.venv):
-            for name in dirs:  # folders only: the files are the main venv's inodes
-                os.lchown(os.path.join(folder, name), self.uid, self.gid)
+        if self.mode.user:
+            os.lchown(self.venv, self.uid, self.gid)
+            for folder, dirs, _ in os.walk(self.venv):
+                for name in dirs:  # folders only: the files are the main venv's inodes
+                    os.lchown(os.path.join(folder, name), self.uid, self.gid)
 
     @property
     def python(self) -> Path:
-        return self.venv / "bin" / "python" if self.mode.user else self.main_python
+        return self.venv / "bin" / "python"
 
     @property
     def site_dirs(self) -> list[Path]:
-        """The packages the judge imports: the main venv's as root, the judge user's own venv
-        otherwise (the main venv is root's: that user cannot change it)."""
-        return [self.site] if self.mode.user else [self.main_site]
+        """The packages the judge imports (the session's venv), and the main venv's as root: a
+        worker that ends up running as root (an engine that cannot drop privileges) must not
+        reach them, and if it does the test says so."""
+        return [self.site] if self.mode.user else [self.site, self.main_site]
 
     def _write_config(self) -> None:
         raw = yaml.safe_load((self.clone / "autograder.yml").read_text())
@@ -632,8 +636,11 @@ class Session:
         run.mkdir(parents=True)
         run.chmod(0o755)
         for sub in ("results", "tmp"):
-            (run / sub).mkdir(mode=0o700)
+            (run / sub).mkdir()
             os.chown(run / sub, self.uid, self.gid)
+        # as root, the folders of a Gradescope-like machine: results 0755, TMPDIR like /tmp
+        (run / "results").chmod(0o700 if self.mode.user else 0o755)
+        (run / "tmp").chmod(0o700 if self.mode.user else 0o1777)
         (run / "submission").mkdir(mode=0o755)
         return run
 
@@ -1009,7 +1016,7 @@ class Session:
             return None
 
     def _restore_site(self, folder: Path, added: list[str]) -> None:
-        if self.mode.user and folder == self.site:
+        if folder == self.site:
             self._make_venv()
             return
         for rel in added:  # remove what appeared
