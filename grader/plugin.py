@@ -96,6 +96,7 @@ class GradingState:
     references: dict[str, ModuleType] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     device: str | None = None
+    timings: dict[str, dict[str, float]] = field(default_factory=dict)  # exercise -> Student.timings
     gpu_lock: int | None = None  # descriptor of the held GPU lock (see fixtures.device)
     on_progress: ProgressFn | None = None  # draws training progress (the CLI, on a terminal)
     absent: dict[str, str] = field(default_factory=dict)  # exercise -> why its checks don't run
@@ -214,6 +215,7 @@ class DlgradePlugin:
         ex = item.stash[META].exercise
         if (nextitem is None or nextitem.stash[META].exercise != ex) and ex in self.state.students:
             self.state.outputs[ex] = self.state.students[ex].close()
+            self.state.timings[ex] = self.state.students[ex].timings
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Any:
@@ -256,6 +258,7 @@ class DlgradePlugin:
     def close_students(self) -> None:
         for ex, student in self.state.students.items():
             self.state.outputs[ex] = student.close()
+            self.state.timings[ex] = student.timings
         if self.state.gpu_lock is not None:
             os.close(self.state.gpu_lock)  # closing drops the flock
             self.state.gpu_lock = None

@@ -59,6 +59,8 @@ class Report:
     student_output: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     stdout_visibility: str = "hidden"
+    # exercise -> seconds starting its workers and in its calls (grader.sandbox.student)
+    timings: dict[str, dict[str, float]] = field(default_factory=dict)
 
     # Totals are rounded to the 2 decimals Gradescope shows, so 120 points never read 119.999998.
     @property

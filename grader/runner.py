@@ -119,7 +119,8 @@ def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | 
         exercise_notes={ex: tuple(map(scrub, _notes(intake, ex))) for ex in ids
                         if _notes(intake, ex)},
         student_output={k: scrub(v) for k, v in report.student_output.items()},
-        seconds=time.monotonic() - started, stdout_visibility=config.stdout_visibility)
+        seconds=time.monotonic() - started, stdout_visibility=config.stdout_visibility,
+        timings=report.timings)
 
 
 def _notes(intake: Intake, exercise: str) -> tuple[str, ...]:
@@ -149,7 +150,8 @@ def _run_checks(config: Config, intake: Intake, ids: tuple[str, ...], runtime: R
         tail = "\n".join(sink.getvalue().strip().splitlines()[-15:])
         raise GraderError(f"pytest could not run the checks (exit code {int(code)}):\n{tail}")
     return Report(checks=tuple(state.results), exercises=ids, points={},
-                  student_output={k: v for k, v in state.outputs.items() if v})
+                  student_output={k: v for k, v in state.outputs.items() if v},
+                  timings=dict(state.timings))
 
 
 # Measured grading seconds of each reference (benchmarks/grading_time.py): the parallel judges
@@ -207,7 +209,8 @@ def _run_in_parallel(config: Config, intake: Intake, ids: tuple[str, ...], runti
         by_exercise.setdefault(c.exercise, []).append(c)
     return Report(checks=tuple(c for ex in ids for c in by_exercise.get(ex, [])), exercises=ids,
                   points={}, student_output={k: v for part in parts
-                                             for k, v in part.student_output.items()})
+                                             for k, v in part.student_output.items()},
+                  timings={k: v for part in parts for k, v in part.timings.items()})
 
 
 def _child_result(proc: subprocess.Popen, result: Path) -> Report:

@@ -40,6 +40,7 @@ class Student:
         self._file = submission / f"{exercise.id}.py"
         self._worker: Worker | None = None
         self._used = 0.0
+        self._starting = 0.0
         self._fatal: StudentError | None = None
         self._outputs: list[str] = []
 
@@ -142,6 +143,7 @@ class Student:
         worker.on_progress = self._on_progress
         worker.limits = self._limits
         self._worker = worker
+        started = time.monotonic()
         try:
             worker.start(deadline)
         except TimeoutError:
@@ -150,6 +152,8 @@ class Student:
                 "top-level code that loops or trains (put it under `if __name__ == \"__main__\":`)")
         except StudentError as err:
             self._fatal = err if isinstance(err, ImportFailed) else ImportFailed(str(err))
+        finally:
+            self._starting += time.monotonic() - started
         if self._fatal is not None:
             self._stop_worker()
             raise self._fatal
@@ -184,6 +188,12 @@ class Student:
     @property
     def seconds_used(self) -> float:
         return self._used
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Seconds spent starting workers (the launcher, the interpreter, importing the
+        module) and in calls (the code's own work, sending and decoding the answers)."""
+        return {"start": round(self._starting, 3), "calls": round(self._used - self._starting, 3)}
 
 
 def _brief(value: Any, depth: int = 0) -> str:
