@@ -209,3 +209,13 @@ def test_reference_rejects_bad_arguments(args):
 def test_reference_accepts_numpy_integers():
     folds = _reference().kfold_indices(np.int64(10), np.int32(3))
     assert [len(v) for _, v in folds] == [4, 3, 3]
+
+
+def test_the_public_checks_unshuffled_split_is_scikit_learns():
+    from grader.exercises.kfold.validate import unshuffled_split
+
+    for n in range(2, 40):
+        for k in range(2, n + 1):
+            ours = [v.tolist() for v in unshuffled_split(n, k)]
+            theirs = [v.tolist() for _, v in KFold(n_splits=k).split(np.zeros(n))]
+            assert ours == theirs, (n, k)

@@ -1,4 +1,5 @@
-"""Public checks for `kfold`: the oracle is scikit-learn's ``KFold`` and the contract itself.
+"""Public checks for `kfold`: the oracle is scikit-learn's ``KFold`` rule (``validate.py``
+writes it down; the framework's tests hold it equal to scikit-learn's) and the contract itself.
 
 Run them on your work with ``dlgrade check kfold``.
 
@@ -13,14 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.model_selection import KFold
 
 from grader.errors import StudentError
 from grader.exercises.kfold.validate import (as_folds, expect_complement, expect_consecutive_blocks,
                                              expect_contract_types, expect_covered,
                                              expect_disjoint, expect_partition,
                                              expect_same_folds_as, expect_sizes, partition_of,
-                                             run, same_folds)
+                                             run, same_folds, unshuffled_split)
 from grader.expect import expect_raises, fail
 
 pytestmark = pytest.mark.visibility("visible")
@@ -207,7 +207,7 @@ def test_iterated_repeats_differ(student, seed):
                      f"shuffle again (draw a new permutation from one seeded generator)")
     # The unshuffled split is KFold's (not this submission's kfold_indices: its slips are
     # judged by its own checks).
-    plain = frozenset(frozenset(val.tolist()) for _, val in KFold(n_splits=k).split(np.zeros(n)))
+    plain = frozenset(frozenset(val.tolist()) for val in unshuffled_split(n, k))
     if plain in groups:
         fail(f"{what}: repeat {groups.index(plain)} is the unshuffled split; every repeat "
              f"must be shuffled")
