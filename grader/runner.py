@@ -20,13 +20,14 @@ import pytest
 
 from grader.config import EXERCISES_DIR, Config
 from grader.errors import GraderError
-from grader import fixtures
+from grader import fixtures, tamper
 from grader.plugin import CheckMeta, DlgradePlugin, GradingState
 from grader.results import Report, printable
 from grader.delivery.intake import Intake, take_submission
 from grader.sandbox.process import ProgressFn, Runtime, prepare_runtime
 
 CHECKS_INI = Path(__file__).parent / "checks.ini"
+MAX_SOURCE_BYTES = 2 * 1024 * 1024  # as the worker takes it
 
 
 def check_files(exercise: str) -> list[Path]:
@@ -100,6 +101,7 @@ def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | 
     given = Path(submission)
     with no_bytecode(), tempfile.TemporaryDirectory(prefix="dlgrade-intake-") as work:
         intake = take_submission(given, ids, Path(work))
+        refused = _tampering(intake, ids)
         runtime = prepare_runtime(config)
         try:
             if jobs > 1 and len(ids) > 1 and not stop_at_first_loss:
@@ -112,20 +114,39 @@ def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | 
         finally:
             runtime.close()
     scrub = path_scrubber(given, config, runtime)
+    # Graded all the same (the sandbox holds whatever the code does), then paid nothing.
+    checks = [replace(c, status="failed", score=0.0, output=_refused_message(c.exercise),
+                      output_format="text") if c.exercise in refused and c.status != "error"
+              else c
+              for c in report.checks]
     return Report(
-        checks=tuple(replace(c, output=scrub(c.output)) for c in report.checks),
+        checks=tuple(replace(c, output=scrub(c.output)) for c in checks),
         exercises=ids, points={ex: config.exercise(ex).points for ex in ids},
         notices=tuple(map(scrub, intake.general + runtime.notices)),
-        exercise_notes={ex: tuple(map(scrub, _notes(intake, ex))) for ex in ids
-                        if _notes(intake, ex)},
+        exercise_notes={ex: tuple(map(scrub, _notes(intake, ex, refused))) for ex in ids
+                        if _notes(intake, ex, refused)},
         student_output={k: scrub(v) for k, v in report.student_output.items()},
         seconds=time.monotonic() - started, stdout_visibility=config.stdout_visibility,
         timings=report.timings)
 
 
-def _notes(intake: Intake, exercise: str) -> tuple[str, ...]:
-    problem = intake.problems.get(exercise)
+def _notes(intake: Intake, exercise: str, refused: dict[str, str]) -> tuple[str, ...]:
+    problem = intake.problems.get(exercise) or refused.get(exercise)
     return (*intake.notices.get(exercise, ()), *((problem,) if problem else ()))
+
+
+def _tampering(intake: Intake, ids: Sequence[str]) -> dict[str, str]:
+    """Exercises whose submitted source reaches into the grader (see :mod:`grader.tamper`),
+    with the message shown once for each; their checks run, and pay nothing."""
+    refused = {}
+    for ex in ids:
+        path = intake.folder / f"{ex}.py"
+        if ex in intake.problems or not path.is_file() or path.is_symlink():
+            continue
+        message = tamper.verdict(ex, path.read_bytes()[:MAX_SOURCE_BYTES])
+        if message:
+            refused[ex] = message
+    return refused
 
 
 def _run_checks(config: Config, intake: Intake, ids: tuple[str, ...], runtime: Runtime, *,
@@ -236,6 +257,11 @@ def judge_main(task: str, result: str) -> None:
     except GraderError as err:
         outcome = err
     Path(result).write_bytes(pickle.dumps(outcome))
+
+
+def _refused_message(exercise: str) -> str:
+    return (f"not paid: your {exercise}.py reaches into the grader (the lines are shown once, "
+            "above)")
 
 
 def _absent_message(exercise: str) -> str:
