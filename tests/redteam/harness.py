@@ -22,7 +22,8 @@ its tree), and checks:
   judge's output; the judge's output carries no ESC;
 - no process left: nothing in the reaper's tree and nothing carrying the attack's marker (in its
   command line or environment) when the judge exits, and again 2 s later when anything was there
-  (when nothing was, nothing can come later: every orphan lands in the tree); new processes of
+  (when nothing was, nothing can come later: every orphan lands in the tree;
+  ``DLGRADE_REDTEAM_LINGER=1`` looks again after every run all the same); new processes of
   the worker uids (61000-61999, ``nobody``) or of the unprivileged user fail the attack in strict
   mode (``CI`` or ``DLGRADE_REDTEAM_STRICT=1``) and are noted otherwise (a shared machine runs
   other people's workers);
@@ -824,6 +825,7 @@ class Session:
             ranges = [list(WORKER_UIDS), [UNPRIVILEGED_UID, UNPRIVILEGED_UID]]
             spec = {"runs": runs, "markers": [marker, *attack.markers],
                     "watch_s": 3 if "results_stable" in attack.checks else 0, "linger_s": 2,
+                    "always_linger": bool(os.environ.get("DLGRADE_REDTEAM_LINGER")),
                     "scan_uids": ranges,
                     "ignore_pids": [decoy_proc.pid] if decoy_proc else []}
             report = self.reap(spec, sum(r["timeout"] for r in runs) + 10)
