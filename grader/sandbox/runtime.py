@@ -168,10 +168,10 @@ def prepare_runtime(config: Config) -> Runtime:
     private = _private_copy(dirs, files)
     restore: tuple[tuple[str, int], ...] = ()
     if isolation.dropped and not (isolation.namespaces or isolation.landlock):
-        restore = _narrow_modes([*dirs, *files, *_git_dirs(config)])
+        restore = _narrow_modes([*dirs, *files, *_git_dirs(config), *_bytecode_dirs()])
         notes = (*notes, "sandbox: neither namespaces nor Landlock hide the checkout: the "
-                 "references, hidden checks and .git are made readable by root only for this "
-                 "run (modes restored afterwards)")
+                 "references, hidden checks, bytecode caches and .git are made readable by "
+                 "root only for this run (modes restored afterwards)")
     notes = (*notes, *_exposed(config, runtime))
     return replace(runtime, private=private, restore=restore, notices=notes)
 
@@ -318,6 +318,12 @@ def _hidden_material(config: Config) -> tuple[list[Path], list[Path]]:
     """The folders and files a worker must not read: references and hidden checks."""
     dirs = [config.solutions] if config.solutions is not None else []
     return dirs, sorted(EXERCISES_DIR.glob("*/test_hidden*.py"))
+
+
+def _bytecode_dirs() -> list[Path]:
+    """The engine's ``__pycache__`` folders: one left by an earlier import of the hidden checks
+    (a plain pytest run, say) holds their inputs, and a worker can unmarshal them."""
+    return sorted(Path(ENGINE_ROOT).glob("grader/**/__pycache__"))
 
 
 def _git_dirs(config: Config) -> list[Path]:
