@@ -627,8 +627,9 @@ class Session:
     def _compile(self) -> None:
         """Write the bytecode caches the judge would write anyway (as the judge's user), so that
         the checkout's snapshot only moves when an attack moves it."""
-        self._as_judge([str(self.python), "-m", "compileall", "-q", str(self.clone / "grader")],
-                       timeout=300)
+        # not the checks: pytest writes their caches (rewritten, named *-pytest-*.pyc) itself
+        self._as_judge([str(self.python), "-m", "compileall", "-q", "-x", r"/test_[^/]*\.py$",
+                        str(self.clone / "grader")], timeout=300)
 
     def _save_pristine(self) -> None:
         """A root-only copy of the clone (its .venv aside: the venv has its own snapshot)."""

@@ -1,14 +1,22 @@
 # --- attack (appended to the reference): guess the judge's held-out digits -------------------
-"""The held-out split is a seeded permutation with a public seed: rebuild it in the worker and
-train on the 'held-out' images too. The judge's real split must differ from this guess (the
-harness compares the PCA error the judge reports with the guess's)."""
-# {{LIB}}
-try:
-    from grader.data import load_digits_split as _split
-    from grader.exercises.autoencoder import Settings as _Settings
+"""The held-out digits were a seeded permutation with a public seed (autograder.yml's defaults):
+rebuild that split in the worker with scikit-learn alone and train on the 'held-out' images too.
+The judge's real split must differ from this guess (the harness compares the PCA error the judge
+reports for its held-out images with the guess's). No helpers pasted in and nothing of the
+grader imported: the source passes the judge's tampering rule, so the checks' messages stay."""
 
-    _s = _Settings()
-    _GUESS = _split(test_fraction=_s.test_fraction, seed=_s.split_seed)[2]
+
+def _guess_held_out(test_fraction=0.25, seed=0):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    X = (digits.data / 16.0).astype(np.float32)
+    order = np.random.default_rng(seed).permutation(len(X))
+    return X[order[:int(round(test_fraction * len(X)))]]
+
+
+try:
+    _GUESS = _guess_held_out()
 except Exception:
     _GUESS = None
 _reference_train = train_autoencoder
