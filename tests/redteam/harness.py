@@ -481,6 +481,7 @@ class Session:
         self.venv = self.clone / ".venv"  # where `make` puts it: inside the checkout
         self.secret = secrets.token_hex(16)
         self.stubs: dict[str, Graded] = template.stubs if template else {}
+        self._own_registry = registry is None and template is None
         self.registry = registry or (template.registry if template else Registry())
         self.runs = 0
         self.setup_seconds = 0.0
@@ -651,6 +652,8 @@ class Session:
     def close(self) -> None:
         if not self.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
+        if self._own_registry:
+            self.registry.close()
 
     # runs ------------------------------------------------------------------------------------
     def _run_dir(self, label: str) -> Path:
@@ -1133,10 +1136,8 @@ class Pool:
                 self._queue.clear()
         for t in getattr(self, "_threads", []):
             t.join()
-        for s in self.sessions:
+        for s in reversed(self.sessions):  # the first lane's registry last
             s.close()
-        if self.sessions:
-            self.sessions[0].registry.close()
         self.seconds = time.monotonic() - self.started
 
 
