@@ -24,7 +24,8 @@ from typing import Any
 
 from grader.errors import BadOutput, Crashed, GraderError, ImportFailed
 from grader.sandbox import frames, launch, reaper
-from grader.sandbox.runtime import ENGINE_ROOT, Runtime, UidLease, boot_argv, lease_uid
+from grader.sandbox.runtime import (ENGINE_ROOT, Runtime, UidLease, boot_argv, lease_uid,
+                                    worker_tmp)
 from grader.sandbox.runtime import prepare_runtime  # noqa: F401 - the judge's entry point
 
 MARKER = "DLGRADE_WORKER_TOKEN"
@@ -56,7 +57,7 @@ class Sandbox:
         iso = runtime.isolation
         self.runtime = runtime
         self.token = secrets.token_hex(16)
-        self.home = Path(tempfile.mkdtemp(prefix=f"dlgrade-{name}-"))
+        self.home = Path(tempfile.mkdtemp(prefix=f"dlgrade-{name}-", dir=worker_tmp()))
         self.module_path = self.home / f"{name}.py"
         self.lease: UidLease | None = None
         self.root = ""
@@ -78,7 +79,7 @@ class Sandbox:
             if hand_over:
                 os.chown(self.home, self.uid, self.gid, follow_symlinks=False)
             if iso.namespaces:
-                self.root = tempfile.mkdtemp(prefix="dlgrade-root-")
+                self.root = tempfile.mkdtemp(prefix="dlgrade-root-", dir=worker_tmp())
         except BaseException:
             self.close()
             raise

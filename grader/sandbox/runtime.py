@@ -48,6 +48,21 @@ SYSTEM_READ = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "
 UID_LOCKS = ("/run/dlgrade-uids", "/tmp/dlgrade-uids")
 
 
+def worker_tmp() -> str:
+    """Where the folders a worker must reach (its home, the engine copy) are made: the judge's
+    temporary folder when every user can pass through it, else ``/tmp``. A judge run with a
+    private ``TMPDIR`` (mode 0700) would otherwise make homes no worker uid can enter."""
+    for folder in (tempfile.gettempdir(), "/tmp"):
+        path = os.path.realpath(folder)
+        parts = [path, *(str(p) for p in Path(path).parents)]
+        try:
+            if all(os.stat(p).st_mode & 0o001 for p in parts):
+                return path
+        except OSError:
+            continue
+    return tempfile.gettempdir()
+
+
 def boot_argv(python: str, engine: str, module: str, *args: str) -> list[str]:
     """``python -I`` running ``module``'s ``main(argv)`` from the engine in folder ``engine``
     (``-I`` ignores PYTHONPATH, so the engine's folder goes first on ``sys.path``)."""
@@ -264,7 +279,7 @@ def _try(python: str, isolation: Isolation, engine: str, binds: tuple[str, ...])
 def _engine_copy(ids: tuple[str, ...]) -> Path:
     """A fresh folder holding only what workers import (never the checkout, never hidden
     checks or references), readable by every user, writable by none but the judge."""
-    folder = Path(tempfile.mkdtemp(prefix="dlgrade-engine-"))
+    folder = Path(tempfile.mkdtemp(prefix="dlgrade-engine-", dir=worker_tmp()))
     package = Path(ENGINE_ROOT)
     files = [*WORKER_FILES, *(f"grader/exercises/{ex}/{name}" for ex in ids
                               for name in PROBE_FILES)]
