@@ -20,7 +20,8 @@ import pytest
 
 from grader.config import Config
 from grader.errors import GraderError
-from grader.plugin import FEEDBACK, META, STATE, Feedback, GradingState, exercise_of, resolve_device
+from grader.plugin import (FEEDBACK, META, STATE, Feedback, GradingState, exercise_of,
+                           resolve_device, student_for)
 from grader.sandbox.student import Student
 
 
@@ -31,12 +32,7 @@ def _state(request: pytest.FixtureRequest) -> GradingState:
 @pytest.fixture(scope="module")
 def student(request: pytest.FixtureRequest) -> Student:
     """Proxy for this exercise's submitted module (runs in the sandboxed worker)."""
-    state, ex = _state(request), exercise_of(request.path)
-    if ex not in state.students:
-        state.students[ex] = Student(state.runtime, state.config.exercise(ex), state.submission,
-                                     on_progress=state.on_progress,
-                                     sandbox=state.config.sandbox)
-    return state.students[ex]
+    return student_for(_state(request), exercise_of(request.path))
 
 
 @pytest.fixture(scope="module")

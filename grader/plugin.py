@@ -100,7 +100,8 @@ class GradingState:
     gpu_lock: int | None = None  # descriptor of the held GPU lock (see fixtures.device)
     on_progress: ProgressFn | None = None  # draws training progress (the CLI, on a terminal)
     absent: dict[str, str] = field(default_factory=dict)  # exercise -> why its checks don't run
-    collected: list[CheckMeta] = field(default_factory=list)  # the checks that will run, in order
+    collected: list[CheckMeta] = field(default_factory=list)
+    exercises: tuple[str, ...] = ()  # graded in this order (their workers start one ahead)  # the checks that will run, in order
 
 
 def check_name(exercise: str, item: pytest.Item) -> str:
@@ -189,10 +190,29 @@ class DlgradePlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        """An exercise that was not handed in runs none of its checks: each fails at once."""
-        reason = self.state.absent.get(item.stash[META].exercise)
+        """An exercise that was not handed in runs none of its checks: each fails at once.
+        When an exercise's first check starts, the next exercise's worker starts meanwhile."""
+        ex = item.stash[META].exercise
+        order = list(dict.fromkeys(m.exercise for m in self.state.collected))
+        if ex in order and order.index(ex) + 1 < len(order):
+            self._prestart(order[order.index(ex) + 1])
+        reason = self.state.absent.get(ex)
         if reason is not None:
             raise Missing(reason)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collection(self, session: pytest.Session) -> Any:
+        """The first exercise's worker starts while the checks are collected (both import
+        torch, for seconds)."""
+        first = next(iter(self.state.exercises), None)
+        if first is not None and not self.state.errors:
+            self._prestart(first)
+        return (yield)
+
+    def _prestart(self, exercise: str) -> None:
+        if exercise in self.state.absent or self.state.errors:
+            return
+        student_for(self.state, exercise).prestart()
 
     # -- results -------------------------------------------------------------------------------
 
@@ -262,6 +282,15 @@ class DlgradePlugin:
         if self.state.gpu_lock is not None:
             os.close(self.state.gpu_lock)  # closing drops the flock
             self.state.gpu_lock = None
+
+
+def student_for(state: GradingState, exercise: str) -> Student:
+    """The run's one proxy for ``exercise``'s submitted module (made on first use)."""
+    if exercise not in state.students:
+        state.students[exercise] = Student(state.runtime, state.config.exercise(exercise),
+                                           state.submission, on_progress=state.on_progress,
+                                           sandbox=state.config.sandbox)
+    return state.students[exercise]
 
 
 def _function(item: pytest.Item) -> str:

@@ -155,7 +155,7 @@ def _run_checks(config: Config, intake: Intake, ids: tuple[str, ...], runtime: R
     files = [runtime.hidden_copy(f) for ex in ids for f in check_files(ex)]
     state = GradingState(config=runtime.judge_config(config), submission=intake.folder,
                          runtime=runtime, public_only=public_only, artifacts_dir=artifacts_dir,
-                         on_progress=on_progress,
+                         on_progress=on_progress, exercises=ids,
                          absent={ex: _absent_message(ex) for ex in intake.problems})
     plugin = DlgradePlugin(state)
     sink = io.StringIO()

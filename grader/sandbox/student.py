@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ class Student:
         self._starting = 0.0
         self._fatal: StudentError | None = None
         self._outputs: list[str] = []
+        self._warming: tuple[threading.Thread, dict] | None = None
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -133,11 +135,54 @@ class Student:
         raise Raised(text, exc_type=exc_type, exc_mro=tuple(map(str, answer.get("exc_mro", []))),
                      exc_message=message, traceback=trace)
 
+    def prestart(self) -> None:
+        """Start the worker in the background (the interpreter, torch, the module's import take
+        seconds) while the judge does other work; the first call waits for it. Its time is the
+        exercise's all the same, and so are its failures, raised at the first call."""
+        if self._worker is not None or self._fatal is not None or self._warming is not None:
+            return
+        try:
+            deadline = time.monotonic() + self._budget(None)
+        except TimedOut:
+            return
+        box: dict = {}
+
+        def warm() -> None:
+            started = time.monotonic()
+            try:
+                self._start_worker(deadline)
+            except BaseException as err:  # noqa: BLE001 - raised again at the first call
+                box["error"] = err
+            box["seconds"] = time.monotonic() - started
+
+        thread = threading.Thread(target=warm, name=f"dlgrade-start-{self._exercise.id}",
+                                  daemon=True)
+        self._warming = (thread, box)
+        thread.start()
+
+    def _join_warming(self) -> float:
+        """Wait for a background start; the seconds it took beyond the wait."""
+        if self._warming is None:
+            return 0.0
+        thread, box = self._warming
+        waited = time.monotonic()
+        thread.join()
+        waited = time.monotonic() - waited
+        self._warming = None
+        error = box.get("error")
+        if error is not None and not isinstance(error, StudentError):
+            raise error  # the grader's failure (the sandbox could not start): not the student's
+        return max(0.0, box.get("seconds", 0.0) - waited)
+
     def _ensure_worker(self, deadline: float) -> None:
+        self._used += self._join_warming()  # the whole start is charged, waited for or not
         if self._fatal is not None:
             raise self._fatal
         if self._worker is not None:
             return
+        self._start_worker(deadline)
+
+    def _start_worker(self, deadline: float) -> None:
         source = self._read_module()
         worker = Worker(self._runtime, self._exercise.id, source)
         worker.on_progress = self._on_progress
@@ -182,6 +227,10 @@ class Student:
         """Stop the worker (killing everything it started) and return all captured output."""
         # No waiting for a clean exit (0.5 s for a process that imported torch): the worker's
         # output is unbuffered, so ending it loses nothing.
+        try:
+            self._join_warming()
+        except Exception:  # noqa: BLE001 - ending anyway; a check already said what failed
+            pass
         self._stop_worker()
         return "".join(o for o in self._outputs if o)
 
