@@ -65,9 +65,11 @@ def otter_run(config, tmp: Path, repeat: int) -> float | None:
     shutil.copy(config.solutions / "kfold.py", submission / "kfold.py")
     otter = str(Path(sys.executable).with_name("otter"))
     times = []
-    for _ in range(repeat):
+    for i in range(repeat):
+        out = tmp / f"otter-out-{i}"
+        out.mkdir()  # otter run writes into an existing folder only
         started = time.perf_counter()
-        subprocess.run([otter, "run", "-a", str(bundle), "-o", str(tmp / "otter-out"),
+        subprocess.run([otter, "run", "-a", str(bundle), "-o", str(out), "--no-logo",
                         str(submission / "kfold.py")], cwd=tmp, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         times.append(time.perf_counter() - started)
