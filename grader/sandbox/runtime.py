@@ -50,8 +50,12 @@ UID_LOCKS = ("/run/dlgrade-uids", "/tmp/dlgrade-uids")
 
 def worker_tmp() -> str:
     """Where the folders a worker must reach (its home, the engine copy) are made: the judge's
-    temporary folder when every user can pass through it, else ``/tmp``. A judge run with a
-    private ``TMPDIR`` (mode 0700) would otherwise make homes no worker uid can enter."""
+    temporary folder, which as root must let every user pass through, else ``/tmp``. A root
+    judge run with a private ``TMPDIR`` (mode 0700) would otherwise make homes no worker uid can
+    enter; a judge that is not root runs its workers as its own user, so its own private
+    ``TMPDIR`` suits them (and what it leaves there stays its own)."""
+    if os.geteuid() != 0:
+        return tempfile.gettempdir()
     for folder in (tempfile.gettempdir(), "/tmp"):
         path = os.path.realpath(folder)
         parts = [path, *(str(p) for p in Path(path).parents)]
