@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   grade the reference solutions and the stubs with the repository's autograder.yml
 #   make test   run the framework's tests (what .ci/run calls)
+#   make redteam  the red team alone, strict (make test runs it too, beside the other suites)
 #   make mutants  the slow suite: mutation testing of the references (its smoke test is in make test)
 # The virtual environment is made with the system python3 when there is one, so that the
 # sandbox's unprivileged worker user can start the same interpreter.
@@ -10,7 +11,7 @@ TORCH  ?= torch==2.13.0
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.dlgrade-installed
 
-.PHONY: demo test selftest mutants release clean
+.PHONY: demo test redteam selftest mutants release clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,14 +30,27 @@ demo: $(STAMP)
 	@echo "== grading the stubs (assignments/) =="
 	$(BIN)/dlgrade grade assignments --results build/assignments/results.json --quiet
 
-# Two pytest processes, one per core: the suite is mostly grading, one single-threaded worker at
-# a time, so a serial run leaves a core idle (about 22 min serial on 2 cores).
+# Three pytest processes on the cores: the suite is mostly grading, one single-threaded worker at
+# a time, so a serial run leaves cores idle. The red team (tests/test_redteam.py: every attack
+# graded by a judge as root, then as an unprivileged user) runs as the third, one lane a mode,
+# and not strict: the other two grade beside it, with workers of the same uids and files in /tmp
+# (`make redteam` runs it alone, strict). It skips, saying why, where it cannot run (not root).
 test: $(STAMP)
 	@mkdir -p build
-	@$(BIN)/python -m pytest -q tests/exercises > build/test-exercises.log 2>&1 & pid=$$!; \
-	$(BIN)/python -m pytest -q --ignore=tests/exercises; rest=$$?; \
-	wait $$pid; ex=$$?; echo "== tests/exercises"; cat build/test-exercises.log; \
-	exit $$(( rest || ex ))
+	@$(BIN)/python -m pytest -q tests/exercises > build/test-exercises.log 2>&1 & ex_pid=$$!; \
+	DLGRADE_REDTEAM=1 DLGRADE_REDTEAM_JOBS=1 DLGRADE_REDTEAM_STRICT=0 \
+	  $(BIN)/python -m pytest -q -rs tests/test_redteam.py > build/test-redteam.log 2>&1 & rt_pid=$$!; \
+	$(BIN)/python -m pytest -q --ignore=tests/exercises --ignore=tests/test_redteam.py; rest=$$?; \
+	wait $$ex_pid; ex=$$?; echo "== tests/exercises"; cat build/test-exercises.log; \
+	wait $$rt_pid; rt=$$?; echo "== tests/test_redteam.py (red team, root and user)"; \
+	cat build/test-redteam.log; \
+	exit $$(( rest || ex || rt ))
+
+# The red team alone and strict (no other process may leave a worker uid's process or a /tmp
+# entry), two lanes a mode: about 3 min a mode on 2 cores. DLGRADE_REDTEAM_MODES=root (or user)
+# runs one mode.
+redteam: $(STAMP)
+	DLGRADE_REDTEAM=1 DLGRADE_REDTEAM_STRICT=1 $(BIN)/python -m pytest -q -rs tests/test_redteam.py
 
 selftest: $(STAMP)
 	$(BIN)/dlgrade selftest

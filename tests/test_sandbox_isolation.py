@@ -271,3 +271,22 @@ def test_the_engine_copy_holds_no_hidden_checks_and_is_read_only(tmp_path):
     finally:
         runtime.close()
     assert not runtime.engine.exists()
+
+
+def test_worker_folders_go_where_the_workers_can_reach_them(tmp_path, monkeypatch):
+    """A root judge with a private TMPDIR (0700) puts worker homes where every uid can pass
+    (/tmp): its workers run under uids of their own. A judge that is not root keeps them in its
+    own TMPDIR, private or not: its workers run as its user."""
+    from grader.sandbox import runtime
+
+    private = tmp_path / "private-tmp"
+    private.mkdir(mode=0o700)
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert runtime.worker_tmp() == str(private)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert runtime.worker_tmp() == os.path.realpath("/tmp")
+    private.chmod(0o711)
+    tmp_path.chmod(0o711)
+    passable = all(os.stat(p).st_mode & 0o001 for p in [private, *private.parents])
+    assert runtime.worker_tmp() == (str(private) if passable else os.path.realpath("/tmp"))

@@ -97,7 +97,12 @@ class HarnessError(RuntimeError):
 
 
 def strict() -> bool:
-    return bool(os.environ.get("DLGRADE_REDTEAM_STRICT") or os.environ.get("CI"))
+    """``DLGRADE_REDTEAM_STRICT=1`` or ``0`` when set (``make test`` sets 0: other suites run
+    beside it, with workers of the same uids and files in /tmp), else whether ``CI`` is set."""
+    value = os.environ.get("DLGRADE_REDTEAM_STRICT")
+    if value is not None:
+        return value not in ("", "0")
+    return bool(os.environ.get("CI"))
 
 
 # -- attacks ------------------------------------------------------------------------------------
