@@ -1,7 +1,7 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   grade the reference solutions and the stubs with the repository's autograder.yml
 #   make test   run the framework's tests (what .ci/run calls)
-#   make redteam  the red team alone, strict (make test runs it too, beside the other suites)
+#   make redteam  the whole red team, alone and strict (make test runs its smoke set)
 #   make mutants  the slow suite: mutation testing of the references (its smoke test is in make test)
 # The virtual environment is made with the system python3 when there is one, so that the
 # sandbox's unprivileged worker user can start the same interpreter.
@@ -31,18 +31,20 @@ demo: $(STAMP)
 	$(BIN)/dlgrade grade assignments --results build/assignments/results.json --quiet
 
 # Three pytest processes on the cores: the suite is mostly grading, one single-threaded worker at
-# a time, so a serial run leaves cores idle. The red team (tests/test_redteam.py: every attack
-# graded by a judge as root, then as an unprivileged user) runs as the third, one lane a mode,
-# and not strict: the other two grade beside it, with workers of the same uids and files in /tmp
-# (`make redteam` runs it alone, strict). It skips, saying why, where it cannot run (not root).
+# a time, so a serial run leaves cores idle. The third is the red team's smoke set
+# (tests/test_redteam.py: 12 attacks, one or two a threat group, each graded by a judge as root,
+# then as an unprivileged user), one lane a mode, and not strict: the other two grade beside it,
+# with workers of the same uids and files in /tmp. The whole red team (53 attacks) is
+# `make redteam`: about 6 min alone on 2 cores, more than CI's 20 min leave beside the rest.
+# It skips, saying why, where it cannot run (not root).
 test: $(STAMP)
 	@mkdir -p build
 	@$(BIN)/python -m pytest -q tests/exercises > build/test-exercises.log 2>&1 & ex_pid=$$!; \
-	DLGRADE_REDTEAM=1 DLGRADE_REDTEAM_JOBS=1 DLGRADE_REDTEAM_STRICT=0 \
+	DLGRADE_REDTEAM=smoke DLGRADE_REDTEAM_JOBS=1 DLGRADE_REDTEAM_STRICT=0 \
 	  $(BIN)/python -m pytest -q -rs tests/test_redteam.py > build/test-redteam.log 2>&1 & rt_pid=$$!; \
 	$(BIN)/python -m pytest -q --ignore=tests/exercises --ignore=tests/test_redteam.py; rest=$$?; \
 	wait $$ex_pid; ex=$$?; echo "== tests/exercises"; cat build/test-exercises.log; \
-	wait $$rt_pid; rt=$$?; echo "== tests/test_redteam.py (red team, root and user)"; \
+	wait $$rt_pid; rt=$$?; echo "== tests/test_redteam.py (red team smoke set, root and user)"; \
 	cat build/test-redteam.log; \
 	exit $$(( rest || ex || rt ))
 

@@ -121,6 +121,7 @@ class Attack:
     must_lose: tuple[str, ...] = ()
     markers: tuple[str, ...] = ()
     timeout: float = 120.0
+    smoke: bool = False  # in the subset `make test` runs
 
     @property
     def file(self) -> Path | None:
