@@ -30,23 +30,15 @@ demo: $(STAMP)
 	@echo "== grading the stubs (assignments/) =="
 	$(BIN)/dlgrade grade assignments --results build/assignments/results.json --quiet
 
-# Three pytest processes on the cores: the suite is mostly grading, one single-threaded worker at
-# a time, so a serial run leaves cores idle. The third is the red team's smoke set
-# (tests/test_redteam.py: 12 attacks, one or two a threat group, each graded by a judge as root,
-# then as an unprivileged user), one lane a mode, and not strict: the other two grade beside it,
+# Four pytest processes ("lanes", tests/lanes.sh): the suite is mostly grading, one judge waiting
+# on one worker at a time, so fewer lanes leave the cores idle. One lane runs the red team's
+# smoke set (tests/test_redteam.py: 12 attacks, one or two a threat group, each graded by a
+# judge as root, then as an unprivileged user), not strict: the other lanes grade beside it,
 # with workers of the same uids and files in /tmp. The whole red team (53 attacks) is
 # `make redteam`: about 6 min alone on 2 cores, more than CI's 20 min leave beside the rest.
 # It skips, saying why, where it cannot run (not root).
 test: $(STAMP)
-	@mkdir -p build
-	@$(BIN)/python -m pytest -q tests/exercises > build/test-exercises.log 2>&1 & ex_pid=$$!; \
-	DLGRADE_REDTEAM=smoke DLGRADE_REDTEAM_JOBS=1 DLGRADE_REDTEAM_STRICT=0 \
-	  $(BIN)/python -m pytest -q -rs tests/test_redteam.py > build/test-redteam.log 2>&1 & rt_pid=$$!; \
-	$(BIN)/python -m pytest -q --ignore=tests/exercises --ignore=tests/test_redteam.py; rest=$$?; \
-	wait $$ex_pid; ex=$$?; echo "== tests/exercises"; cat build/test-exercises.log; \
-	wait $$rt_pid; rt=$$?; echo "== tests/test_redteam.py (red team smoke set, root and user)"; \
-	cat build/test-redteam.log; \
-	exit $$(( rest || ex || rt ))
+	@tests/lanes.sh $(BIN)/python
 
 # The red team alone and strict (no other process may leave a worker uid's process or a /tmp
 # entry), two lanes a mode: about 3 min a mode on 2 cores. DLGRADE_REDTEAM_MODES=root (or user)
