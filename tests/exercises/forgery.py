@@ -44,3 +44,15 @@ def graded_without_the_tampering_rule(folder: Path, exercise: str,
     the data checks alone make of a forgery."""
     monkeypatch.setattr(tamper, "verdict", lambda exercise, source: None)
     return grade_dir(folder, exercise)
+
+
+def expect_forgery_earns_nothing(report: Report, stub: Report, folder: Path, exercise: str,
+                                 monkeypatch: pytest.MonkeyPatch) -> Report:
+    """Both defences, each alone: ``report`` (``folder`` graded) is refused for tampering and
+    earns no more than ``stub``; graded again without the tampering rule it still earns no more.
+    Returns that second report (what the data checks said)."""
+    expect_no_more_than_the_stub(report, stub)
+    expect_refused_for_tampering(report, exercise)
+    data_only = graded_without_the_tampering_rule(folder, exercise, monkeypatch)
+    expect_no_more_than_the_stub(data_only, stub)
+    return data_only

@@ -12,8 +12,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from tests.exercises.forgery import (expect_no_more_than_the_stub, expect_refused_for_tampering,
-                                     graded_without_the_tampering_rule)
+from tests.exercises.forgery import expect_forgery_earns_nothing
 from tests.helpers import (ASSIGNMENTS, SOLUTIONS, SUBMISSIONS, full_marks, grade_dir,
                            lost_points, repo_config)
 
@@ -113,12 +112,9 @@ FORGED = ["forge_zero_weights"]
 
 @pytest.mark.parametrize("forge", FORGED)
 def test_forged_probe_answers_earn_no_more_than_the_stub(reports, forge, monkeypatch):
-    report = reports(WRONG / forge)
-    expect_no_more_than_the_stub(report, reports(ASSIGNMENTS))
-    expect_refused_for_tampering(report, EX)
     # the data checks alone: the forged answers fail, each where it lies
-    report = graded_without_the_tampering_rule(WRONG / forge, EX, monkeypatch)
-    expect_no_more_than_the_stub(report, reports(ASSIGNMENTS))
+    report = expect_forgery_earns_nothing(reports(WRONG / forge), reports(ASSIGNMENTS),
+                                          WRONG / forge, EX, monkeypatch)
     assert "does not hold the values the grader put into" in report.check(
         name("encoder computes the contracts function [64-32-8]")).output
     assert "hardly better than their mean image" in report.check(LOSS).output

@@ -7,8 +7,7 @@ import re
 
 import pytest
 
-from tests.exercises.forgery import (expect_no_more_than_the_stub, expect_refused_for_tampering,
-                                     graded_without_the_tampering_rule)
+from tests.exercises.forgery import expect_forgery_earns_nothing
 from tests.helpers import (ASSIGNMENTS, SOLUTIONS, SUBMISSIONS, full_marks,
                            lost_points)
 
@@ -209,12 +208,8 @@ FORGED = ["forge_probes"]
 
 @pytest.mark.parametrize("forge", FORGED)
 def test_forged_probe_answers_earn_no_more_than_the_stub(reports, forge, monkeypatch):
-    report = reports(WRONG / forge)
-    expect_no_more_than_the_stub(report, reports(ASSIGNMENTS))
-    expect_refused_for_tampering(report, EX)
-    # the data checks alone pay nothing either
-    expect_no_more_than_the_stub(graded_without_the_tampering_rule(WRONG / forge, EX, monkeypatch),
-                                 reports(ASSIGNMENTS))
+    expect_forgery_earns_nothing(reports(WRONG / forge), reports(ASSIGNMENTS), WRONG / forge, EX,
+                                 monkeypatch)
 
 
 def test_numerical_checks_refuse_outputs_that_are_not_the_forwards():

@@ -21,8 +21,7 @@ from grader.exercises.conv.cases import (BACKWARD_CASES, FORWARD_CASES, LECTURE_
                                          LECTURE_KERNEL, LECTURE_OUTPUT)
 from grader.release import strip_solutions
 from grader.results import Report
-from tests.exercises.forgery import (expect_no_more_than_the_stub, expect_refused_for_tampering,
-                                     graded_without_the_tampering_rule)
+from tests.exercises.forgery import expect_forgery_earns_nothing
 from tests.helpers import SOLUTIONS, SUBMISSIONS, full_marks, grade_dir, lost_points
 
 EX = "conv"
@@ -198,13 +197,8 @@ FORGED = ["forge_probes"]
 @pytest.mark.parametrize("forge", FORGED)
 def test_forged_probe_answers_earn_no_more_than_the_stub(forge, tmp_path: Path, monkeypatch):
     (tmp_path / "conv.py").write_text(strip_solutions((SOLUTIONS / "conv.py").read_text(), EX))
-    stub = grade_dir(tmp_path, EX)
-    report = graded(forge)
-    expect_no_more_than_the_stub(report, stub)
-    expect_refused_for_tampering(report, EX)
-    # the data checks alone pay nothing either
-    expect_no_more_than_the_stub(
-        graded_without_the_tampering_rule(SUBMISSIONS / EX / forge, EX, monkeypatch), stub)
+    expect_forgery_earns_nothing(graded(forge), grade_dir(tmp_path, EX), SUBMISSIONS / EX / forge,
+                                 EX, monkeypatch)
 
 
 class _ForgedObjective:

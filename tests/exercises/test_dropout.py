@@ -12,8 +12,7 @@ import pytest
 
 from grader.errors import CheckFailure
 from grader.exercises.dropout import judge, probes, stats
-from tests.exercises.forgery import (expect_no_more_than_the_stub, expect_refused_for_tampering,
-                                     graded_without_the_tampering_rule)
+from tests.exercises.forgery import expect_forgery_earns_nothing
 from tests.helpers import ASSIGNMENTS, SOLUTIONS, SUBMISSIONS, full_marks, lost_points
 
 EX = "dropout"
@@ -116,13 +115,8 @@ FORGED = ["forge_claims"]
 
 @pytest.mark.parametrize("forge", FORGED)
 def test_forged_probe_answers_earn_no_more_than_the_stub(forge, graded, monkeypatch):
-    report = graded(SUBMISSIONS / EX / forge, EX)
-    expect_no_more_than_the_stub(report, graded(ASSIGNMENTS, EX))
-    expect_refused_for_tampering(report, EX)
-    # the data checks alone pay nothing either
-    expect_no_more_than_the_stub(
-        graded_without_the_tampering_rule(SUBMISSIONS / EX / forge, EX, monkeypatch),
-        graded(ASSIGNMENTS, EX))
+    expect_forgery_earns_nothing(graded(SUBMISSIONS / EX / forge, EX), graded(ASSIGNMENTS, EX),
+                                 SUBMISSIONS / EX / forge, EX, monkeypatch)
 
 
 def test_torch_dropout_hidden_from_the_recorder_is_read_in_the_source(graded):

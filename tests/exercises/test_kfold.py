@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import KFold
 
-from tests.exercises.forgery import (expect_no_more_than_the_stub, expect_refused_for_tampering,
-                                     graded_without_the_tampering_rule)
+from tests.exercises.forgery import expect_forgery_earns_nothing
 from tests.helpers import ASSIGNMENTS, SOLUTIONS, SUBMISSIONS, full_marks, lost_points
 
 EX = "kfold"
@@ -131,13 +130,8 @@ FORGED = ["forge_split"]
 
 @pytest.mark.parametrize("forge", FORGED)
 def test_forged_probe_answers_earn_no_more_than_the_stub(reports, forge, monkeypatch):
-    report = reports(SUBMISSIONS / EX / forge)
-    expect_no_more_than_the_stub(report, reports(ASSIGNMENTS))
-    expect_refused_for_tampering(report, EX)
-    # the data checks alone pay nothing either
-    expect_no_more_than_the_stub(
-        graded_without_the_tampering_rule(SUBMISSIONS / EX / forge, EX, monkeypatch),
-        reports(ASSIGNMENTS))
+    expect_forgery_earns_nothing(reports(SUBMISSIONS / EX / forge), reports(ASSIGNMENTS),
+                                 SUBMISSIONS / EX / forge, EX, monkeypatch)
 
 
 def test_gated_checks_say_what_they_wait_for(reports):
