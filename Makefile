@@ -35,13 +35,13 @@ demo: $(STAMP)
 # smoke set (tests/test_redteam.py: 12 attacks, one or two a threat group, each graded by a
 # judge as root, then as an unprivileged user), not strict: the other lanes grade beside it,
 # with workers of the same uids and files in /tmp. The whole red team (53 attacks) is
-# `make redteam`: about 6 min alone on 2 cores, more than CI's 20 min leave beside the rest.
+# `make redteam`: about 5 min alone on 2 cores, more than CI's 20 min leave beside the rest.
 # It skips, saying why, where it cannot run (not root).
 test: $(STAMP)
 	@tests/lanes.sh $(BIN)/python
 
 # The red team alone and strict (no other process may leave a worker uid's process or a /tmp
-# entry), two lanes a mode: about 3 min a mode on 2 cores. DLGRADE_REDTEAM_MODES=root (or user)
+# entry), two lanes a mode: about 2.5 min a mode on 2 cores. DLGRADE_REDTEAM_MODES=root (or user)
 # runs one mode.
 redteam: $(STAMP)
 	DLGRADE_REDTEAM=1 DLGRADE_REDTEAM_STRICT=1 $(BIN)/python -m pytest -q -rs tests/test_redteam.py
