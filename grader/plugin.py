@@ -100,8 +100,8 @@ class GradingState:
     gpu_lock: int | None = None  # descriptor of the held GPU lock (see fixtures.device)
     on_progress: ProgressFn | None = None  # draws training progress (the CLI, on a terminal)
     absent: dict[str, str] = field(default_factory=dict)  # exercise -> why its checks don't run
-    collected: list[CheckMeta] = field(default_factory=list)
-    exercises: tuple[str, ...] = ()  # graded in this order (their workers start one ahead)  # the checks that will run, in order
+    collected: list[CheckMeta] = field(default_factory=list)  # the checks that will run, in order
+    exercises: tuple[str, ...] = ()  # graded in this order (their workers start one ahead)
 
 
 def check_name(exercise: str, item: pytest.Item) -> str:
@@ -118,6 +118,8 @@ def exercise_of(path: Path) -> str:
 class DlgradePlugin:
     def __init__(self, state: GradingState) -> None:
         self.state = state
+        # the exercise whose worker starts when an exercise's first check does
+        self._next = dict(zip(state.exercises, state.exercises[1:]))
 
     # -- configuration and collection ------------------------------------------------------
 
@@ -193,9 +195,8 @@ class DlgradePlugin:
         """An exercise that was not handed in runs none of its checks: each fails at once.
         When an exercise's first check starts, the next exercise's worker starts meanwhile."""
         ex = item.stash[META].exercise
-        order = list(dict.fromkeys(m.exercise for m in self.state.collected))
-        if ex in order and order.index(ex) + 1 < len(order):
-            self._prestart(order[order.index(ex) + 1])
+        if ex in self._next:
+            self._prestart(self._next[ex])
         reason = self.state.absent.get(ex)
         if reason is not None:
             raise Missing(reason)
