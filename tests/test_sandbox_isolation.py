@@ -136,7 +136,18 @@ def survivors(tag: str) -> list[str]:
     return found
 
 
-pytestmark = pytest.mark.skipif(not ROOT, reason="isolation modes are tested as root (CI)")
+def _passable(path: Path) -> bool:
+    """Every folder down to ``path`` lets other users through (a worker's uid must reach the
+    interpreter and the checkout: a clone under a 0700 folder, say mktemp -d, does not)."""
+    return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents])
+
+
+pytestmark = [
+    pytest.mark.skipif(not ROOT, reason="isolation modes are tested as root (CI)"),
+    pytest.mark.skipif(not (_passable(REPO) and _passable(Path(sys.prefix))),
+                       reason="the checkout or the venv sits in a folder other users cannot "
+                              "pass (mode 0700): workers could not run under their own uids"),
+]
 
 
 @pytest.mark.parametrize("mode", list(MODES))
