@@ -151,14 +151,19 @@ def test_reading_the_solutions_is_refused_when_the_judge_drops_privileges(fast_c
     assert {p: stat.S_IMODE(p.stat().st_mode) for p in before} == before
 
 
-def test_processes_that_escape_the_process_group_are_killed(fast_config):
-    grade(fast_config, BAD / "escapes_process_group", exercises=["kfold"])
+def test_processes_that_escape_the_process_group_are_killed(fast_config, tmp_path):
+    # a marker of this run's own: the red team grades the same source beside this test
+    marker = f"dlgrade-escapee-marker-{os.getpid()}-{time.monotonic_ns()}"
+    source = (BAD / "escapes_process_group" / "kfold.py").read_text()
+    assert "dlgrade-escapee-marker" in source
+    (tmp_path / "kfold.py").write_text(source.replace("dlgrade-escapee-marker", marker))
+    grade(fast_config, tmp_path, exercises=["kfold"])
     time.sleep(0.5)
     survivors = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
-                if b"dlgrade-escapee-marker" in Path(f"/proc/{entry.name}/cmdline").read_bytes():
+                if marker.encode() in Path(f"/proc/{entry.name}/cmdline").read_bytes():
                     survivors.append(entry.name)
             except OSError:
                 pass

@@ -758,8 +758,17 @@ class Session:
     def source_text(self, attack: Attack, values: dict[str, str]) -> dict[str, bytes]:
         """The submission's files: ``{name: bytes}``."""
         if attack.source:
+            # a first-round source names its processes with a fixed marker: made this run's own,
+            # so a run beside it (another lane, tests/test_bad_submissions.py) is not taken for
+            # this attack's leftover, nor this attack's for theirs
             folder = REPO / attack.source
-            return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+            files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+            for fixed in attack.markers:
+                own = f"{fixed}-{values['MARKER']}".encode()
+                if not any(fixed.encode() in data for data in files.values()):
+                    raise HarnessError(f"{attack.name}: marker {fixed!r} is not in its source")
+                files = {name: data.replace(fixed.encode(), own) for name, data in files.items()}
+            return files
         text = attack.file.read_text()
         text = text.replace("# {{LIB}}", LIB.read_text())
         for key, value in values.items():
@@ -841,7 +850,7 @@ class Session:
                     runs.append(self.judge_run(nrun, "kfold", 120))
                     follow.append((check, nrun))
             ranges = [list(WORKER_UIDS), [UNPRIVILEGED_UID, UNPRIVILEGED_UID]]
-            spec = {"runs": runs, "markers": [marker, *attack.markers],
+            spec = {"runs": runs, "markers": [marker],  # a source's markers now contain it
                     "watch_s": 3 if "results_stable" in attack.checks else 0, "linger_s": 2,
                     "always_linger": bool(os.environ.get("DLGRADE_REDTEAM_LINGER")),
                     "scan_uids": ranges,
