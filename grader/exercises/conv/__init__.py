@@ -1,9 +1,9 @@
 """Convolution and pooling by hand: forward, backward, checked against torch (exercise `conv`).
 
 Students write ``conv2d_forward/backward``, ``max_pool2d_forward/backward`` and
-``avg_pool2d_forward/backward`` in numpy (float64, NCHW). The judge compares them with
-``torch.nn.functional`` (forward values, autograd gradients) and with central-difference gradients
-of the student's own forward; see ``README.md`` in this folder.
+``avg_pool2d_forward/backward`` in numpy (float64, NCHW). The judge compares them with what
+``torch.nn.functional`` and autograd compute (``ops.py``, numpy, held equal to torch by the tests)
+and with central-difference gradients of the student's own forward; see ``README.md`` here.
 """
 
 from __future__ import annotations

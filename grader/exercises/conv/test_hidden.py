@@ -1,6 +1,7 @@
 """Hidden checks for `conv`: configurations the student has not seen, and independent caches.
 
-The oracle is still torch (exact and independent of our reference); the reference is used where
+The oracle is still torch's result (``ops.py``, numpy, held equal to torch by the framework's
+tests; independent of our reference); the reference is used where
 a second trusted implementation is worth having: it must agree with torch on the same hidden
 inputs, so a grader-side mistake in a case shows up as a grader error, not as a student's loss.
 """
@@ -41,7 +42,7 @@ def _check_reference_agrees(reference, layer: str, inputs: dict, options: dict) 
     """A trusted second opinion: the hidden case itself must be sound (a grader error if not)."""
     names = ("x", "w", "b") if layer == "conv2d" else ("x",)
     out, _ = getattr(reference, f"{layer}_forward")(*(inputs[k] for k in names), **options)
-    expected = oracle.torch_forward(layer, inputs, options)
+    expected = oracle.expected_forward(layer, inputs, options)
     assert out.shape == expected.shape and np.allclose(out, expected, rtol=1e-9, atol=1e-12), (
         f"grader error: the reference disagrees with torch on hidden case {layer} {options}")
 
@@ -56,7 +57,7 @@ def test_conv_forward_and_backward_on_hidden_cases(student, reference, rng, case
     answer = oracle.probe(student, "forward", "conv2d", inputs, case.options)
     fwd = oracle.call_text("conv2d", inputs, case.options)
     oracle.check_forward_output(oracle.take_out(answer, fwd), "conv2d", inputs, case.options, fwd)
-    expected = oracle.torch_gradients("conv2d", inputs, case.options, dout)
+    expected = oracle.expected_gradients("conv2d", inputs, case.options, dout)
     oracle.expect_gradients(grads, expected, "conv2d", tol=oracle.TORCH_GRAD_TOL, what=what,
                             reference="torch autograd", options=case.options, kernel=case.w)
 
@@ -72,7 +73,7 @@ def test_pool_forward_and_backward_on_hidden_cases(student, reference, rng, laye
     fwd = oracle.call_text(layer, inputs, case.options)
     answer = oracle.probe(student, "forward", layer, inputs, case.options)
     oracle.check_forward_output(oracle.take_out(answer, fwd), layer, inputs, case.options, fwd)
-    expected = oracle.torch_gradients(layer, inputs, case.options, dout)
+    expected = oracle.expected_gradients(layer, inputs, case.options, dout)
     oracle.expect_gradients(grads, expected, layer, tol=oracle.TORCH_GRAD_TOL, what=what,
                             reference="torch autograd")
 
@@ -87,7 +88,7 @@ def test_each_cache_belongs_to_its_own_call(student, rng, layer):
     else:
         case = PoolCase(x=(2, 3, 6, 6), kernel_size=2)
     first, second = case.inputs(rng), case.inputs(rng)
-    shape = oracle.torch_forward(layer, first, case.options).shape
+    shape = oracle.expected_forward(layer, first, case.options).shape
     d1, d2 = rng.normal(size=shape), rng.normal(size=shape)
     call = oracle.call_text(layer, first, case.options)
     answer = oracle.answer_dict(
@@ -105,6 +106,6 @@ def test_each_cache_belongs_to_its_own_call(student, rng, layer):
             grads = list(grads)
         else:
             grads = [grads]
-        expected = oracle.torch_gradients(layer, inputs, case.options, dout)
+        expected = oracle.expected_gradients(layer, inputs, case.options, dout)
         oracle.expect_gradients(grads, expected, layer, tol=oracle.TORCH_GRAD_TOL, what=what,
                                 reference="torch autograd")

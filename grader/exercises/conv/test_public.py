@@ -147,7 +147,7 @@ def test_conv_backward_matches_torch_autograd(student, rng, case):
     inputs = case.inputs(rng)
     what = oracle.backward_text("conv2d", inputs, case.options)
     dout, grads = oracle.run_roundtrip(student, "conv2d", inputs, case.options, rng, what)
-    expected = oracle.torch_gradients("conv2d", inputs, case.options, dout)
+    expected = oracle.expected_gradients("conv2d", inputs, case.options, dout)
     oracle.expect_gradients(grads, expected, "conv2d", tol=oracle.TORCH_GRAD_TOL, what=what,
                             reference="torch autograd", options=case.options, kernel=case.w)
 
@@ -174,7 +174,7 @@ def test_pool_backward_matches_torch_autograd(student, rng, layer, case):
     inputs = case.inputs(rng)
     what = oracle.backward_text(layer, inputs, case.options)
     dout, grads = oracle.run_roundtrip(student, layer, inputs, case.options, rng, what)
-    expected = oracle.torch_gradients(layer, inputs, case.options, dout)
+    expected = oracle.expected_gradients(layer, inputs, case.options, dout)
     oracle.expect_gradients(grads, expected, layer, tol=oracle.TORCH_GRAD_TOL, what=what,
                             reference="torch autograd")
 
@@ -204,7 +204,7 @@ def test_max_pool_ties_send_the_gradient_to_the_first_maximum(student, rng, case
     what = (oracle.backward_text("max_pool2d", inputs, case.options)
             + " with tied maxima (x holds only 0, 1 and 2; rows 0 and 1 are all 1)")
     dout, grads = oracle.run_roundtrip(student, "max_pool2d", inputs, case.options, rng, what)
-    expected = oracle.torch_gradients("max_pool2d", inputs, case.options, dout)
+    expected = oracle.expected_gradients("max_pool2d", inputs, case.options, dout)
     oracle.expect_gradients(
         grads, expected, "max_pool2d", tol=oracle.TORCH_GRAD_TOL, reference="torch autograd",
         what=f"{what}; on ties the whole gradient of a window goes to its first maximum in "
