@@ -118,7 +118,8 @@ def compare(got: np.ndarray, expected: np.ndarray, *, what: str, rtol: float, at
         return
     excess = np.where(bad, err - allowed, -np.inf)
     idx = np.unravel_index(int(np.argmax(excess)), got.shape) if got.ndim else ()
-    rel = err[idx] / max(1e-12, abs(float(exp_f[idx])))
+    with np.errstate(over="ignore", invalid="ignore"):
+        rel = err[idx] / max(1e-12, abs(float(exp_f[idx])))
     where = f" at index {tuple(int(i) for i in idx)}" if got.ndim else ""
     fail(f"{what}: {int(bad.sum())} of {got.size} value(s) differ; worst{where}: "
          f"got {_scalar(got[idx])!r}, expected {_scalar(expected[idx])!r} (abs error {float(err[idx]):.3g}, "
