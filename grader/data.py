@@ -43,15 +43,34 @@ def load_digits_split(*, test_fraction: float = 0.25,
     Returns ``X_train, y_train, X_test, y_test``: float32 images (N, 64), int64 labels (N,);
     the split is a seeded permutation, the test part ``round(test_fraction * 1797)`` images.
     """
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    X = (digits.data / 16.0).astype(np.float32)
-    y = digits.target.astype(np.int64)
+    data, target = load_digits()
+    X = (data / 16.0).astype(np.float32)
+    y = target.astype(np.int64)
     order = np.random.default_rng(seed).permutation(len(y))
     n_test = int(round(test_fraction * len(y)))
     test, train = order[:n_test], order[n_test:]
     return X[train], y[train], X[test], y[test]
+
+
+def load_digits() -> tuple[np.ndarray, np.ndarray]:
+    """``sklearn.datasets.load_digits()``'s ``data`` (1797, 64) float64 in 0..16 and ``target``
+    (1797,) int64, read from the file scikit-learn ships (``datasets/data/digits.csv.gz``, parsed
+    as scikit-learn parses it) without importing scikit-learn: its import (scipy, pandas) took
+    2 s of the autoencoder's grading. ``tests/test_data.py`` holds the two equal."""
+    from importlib.util import find_spec
+
+    spec = find_spec("sklearn")  # finds the package without running it
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    for folder in folders:
+        path = Path(folder) / "datasets" / "data" / "digits.csv.gz"
+        if path.is_file():
+            with gzip.open(path, "rt") as f:
+                table = np.loadtxt(f, delimiter=",")
+            return table[:, :-1], table[:, -1].astype(np.int64)
+    from sklearn.datasets import load_digits as sklearn_digits  # an unusual install: its loader
+
+    digits = sklearn_digits()
+    return np.asarray(digits.data, np.float64), np.asarray(digits.target, np.int64)
 
 
 # --- MNIST (issue 6): read from local files only --------------------------------------------

@@ -429,3 +429,21 @@ def test_reference_scores_full_marks_on_cuda_through_the_sandbox():
     assert lost_points(report) == set(), [(c.name, c.output) for c in report.checks
                                           if c.score < c.max_score]
     assert "device cuda" in report.check(PCA).output
+
+
+def test_pca_baseline_is_scikit_learns():
+    """The judge's PCA (numpy SVD, no scikit-learn import) reconstructs as scikit-learn's
+    PCA(svd_solver="full") does: the "better than PCA" threshold was calibrated on the latter."""
+    from sklearn.decomposition import PCA
+
+    from grader.data import load_digits_split
+    from grader.exercises.autoencoder.judge import mse, pca_mse
+
+    for seed in (0, 1, 2):
+        X_train, _, X_test, _ = load_digits_split(seed=seed)
+        for k in (1, 3, 8, 20):
+            pca = PCA(n_components=k, svd_solver="full").fit(X_train)
+            theirs = mse(pca.inverse_transform(pca.transform(X_test)), X_test)
+            assert pca_mse(X_train, X_test, k) == pytest.approx(theirs, rel=1e-5)
+        mean_only = mse(np.broadcast_to(X_train.mean(axis=0), X_test.shape), X_test)
+        assert pca_mse(X_train, X_test, 0) == pytest.approx(mean_only, rel=1e-9)

@@ -25,25 +25,30 @@ def image_grid(rows: Sequence[tuple[str, np.ndarray]], side: int, *, title: str 
     """A PNG with one row per ``(label, images)``; ``images`` is ``(n, side*side)`` in [0, 1].
 
     Every row shows the same number of images (the smallest ``n``), grey levels fixed to
-    [0, 1] so rows compare by eye.
+    [0, 1] so rows compare by eye. The images are tiled into one picture with white gaps and
+    drawn on one axes: a grid of subplots cost 0.6 s per figure (an axes per image).
     """
     from matplotlib.figure import Figure
 
     n = min(len(images) for _, images in rows)
-    fig = Figure(figsize=(1.0 * n + 1.2, 1.1 * len(rows) + (0.4 if title else 0.0)))
-    axes = fig.subplots(len(rows), n, squeeze=False)
-    for r, (label, images) in enumerate(rows):
+    gap = max(1, side // 8)
+    cell = side + gap
+    mosaic = np.zeros((len(rows) * cell - gap, n * cell - gap))  # 0 is white in gray_r
+    for r, (_, images) in enumerate(rows):
         for c in range(n):
-            ax = axes[r][c]
-            ax.imshow(np.asarray(images[c]).reshape(side, side), cmap="gray_r", vmin=0.0,
-                      vmax=1.0, interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-        axes[r][0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+            tile = np.clip(np.asarray(images[c], np.float64).reshape(side, side), 0.0, 1.0)
+            mosaic[r * cell:r * cell + side, c * cell:c * cell + side] = tile
+    fig = Figure(figsize=(1.0 * n + 1.2, 1.1 * len(rows) + (0.4 if title else 0.0)))
+    ax = fig.add_axes((0.12, 0.02, 0.87, (0.88 if title else 0.98) - 0.02))
+    ax.imshow(mosaic, cmap="gray_r", vmin=0.0, vmax=1.0, interpolation="nearest", aspect="auto")
+    ax.set_xticks([])
+    ax.set_yticks([r * cell + side / 2 - 0.5 for r in range(len(rows))],
+                  [label for label, _ in rows], fontsize=9)
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.subplots_adjust(left=0.12, right=0.99, bottom=0.02, top=0.88 if title else 0.98,
-                        wspace=0.05, hspace=0.08)
     return _png(fig)
 
 

@@ -3,8 +3,8 @@ model's training.
 
 Oracles a student also has: torch (the contract's layers, rebuilt here from your model's own
 parameters and compared with your model's outputs on inputs chosen here), the loss of a model
-whose parameters do not change (``lr=0``), PCA from scikit-learn. The plain model is trained once
-per grading run on the training images only; its trained parameters are evaluated on held-out
+whose parameters do not change (``lr=0``), scikit-learn's PCA (computed in numpy by the judge).
+The plain model is trained once per grading run on the training images only; its trained parameters are evaluated on held-out
 images your code never receives.
 """
 
