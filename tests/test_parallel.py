@@ -55,3 +55,15 @@ def test_the_cli_grades_in_parallel_by_default_and_leaves_no_judge(tmp_path):
     left = [p for p in os.listdir("/proc") if p.isdigit()
             and b"judge_main" in open(f"/proc/{p}/cmdline", "rb").read()]
     assert left == []
+
+
+def test_the_first_judge_uses_its_share_of_threads_and_gives_them_back():
+    """The judge in the calling process runs its torch work on its share of the cores, as the
+    other judges do by their environment, and leaves the process as it found it."""
+    torch = pytest.importorskip("torch")
+    from grader.runner import _judge_threads
+
+    threads, omp = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
+    with _judge_threads(1):
+        assert torch.get_num_threads() == 1 and os.environ["OMP_NUM_THREADS"] == "1"
+    assert torch.get_num_threads() == threads and os.environ.get("OMP_NUM_THREADS") == omp
