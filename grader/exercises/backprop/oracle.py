@@ -97,11 +97,12 @@ def mlp_scores(params: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
     """Class scores (N, C) of the contract's MLP, in float64 numpy (no student code involved)."""
     h = np.asarray(X, dtype=np.float64)
     n_layers = count_layers(params)
-    for layer in range(1, n_layers + 1):
-        w = np.asarray(params[f"W{layer}"], np.float64)
-        h = h @ w + np.asarray(params[f"b{layer}"], np.float64)
-        if layer < n_layers:
-            h = np.maximum(h, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):  # huge weights fail the checks, quietly
+        for layer in range(1, n_layers + 1):
+            w = np.asarray(params[f"W{layer}"], np.float64)
+            h = h @ w + np.asarray(params[f"b{layer}"], np.float64)
+            if layer < n_layers:
+                h = np.maximum(h, 0.0)
     return h
 
 
@@ -356,10 +357,12 @@ def expect_he_initialisation(params: dict[str, np.ndarray], sizes: list[int], *,
     variance 2 / fan_in (mean 0 known, so the raw second moment), biases exactly 0."""
     for layer, fan_in in enumerate(sizes[:-1], start=1):
         w, b = params[f"W{layer}"], params[f"b{layer}"]
-        ratio = float(np.mean(w * w)) / (2.0 / fan_in)
+        with np.errstate(over="ignore", invalid="ignore"):  # huge weights: inf, which fails
+            square = float(np.mean(w * w))
+        ratio = square / (2.0 / fan_in)
         if not (abs(ratio - 1.0) <= HE_TOLERANCE):
             fail(f"{what}: params['W{layer}'] (fan_in {fan_in}) has mean square "
-                 f"{float(np.mean(w * w)):.4g}, {ratio:.3g} times He initialisation's variance "
+                 f"{square:.4g}, {ratio:.3g} times He initialisation's variance "
                  f"2 / fan_in = {2.0 / fan_in:.4g} (allowed: a factor 1 +- {HE_TOLERANCE}); draw "
                  "Wl ~ Normal(0, std = sqrt(2 / fan_in)), e.g. rng.normal(0.0, np.sqrt(2.0 / "
                  "fan_in), (fan_in, fan_out))")
