@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -46,14 +47,25 @@ def test_two_judges_score_as_one(submission, tmp_path):
 
 def test_the_cli_grades_in_parallel_by_default_and_leaves_no_judge(tmp_path):
     results = tmp_path / "results.json"
+    # the judges' task files go to this TMPDIR: judges of other test lanes, grading beside this
+    # one, are not taken for this run's leftovers
+    own_tmp = tmp_path / "tmp"
+    own_tmp.mkdir()
     proc = subprocess.run([str(REPO / ".venv" / "bin" / "dlgrade"), "--config",
                            str(REPO / "autograder.yml"), "grade", str(SOLUTIONS), "--exercises",
                            "kfold,param_count", "--results", str(results), "--quiet"],
-                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path,
+                          env={**os.environ, "TMPDIR": str(own_tmp)})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "20 / 20"
-    left = [p for p in os.listdir("/proc") if p.isdigit()
-            and b"judge_main" in open(f"/proc/{p}/cmdline", "rb").read()]
+    left = []
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:  # ended meanwhile
+            continue
+        if b"judge_main" in cmdline and str(own_tmp).encode() in cmdline:
+            left.append(pid)
     assert left == []
 
 

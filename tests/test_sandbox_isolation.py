@@ -125,10 +125,15 @@ def run_in_sandbox(config_path: Path, port: int, tag: str) -> tuple[dict, str]:
 
 
 def survivors(tag: str) -> list[str]:
+    return alive_with(f"91.{tag}")
+
+
+def alive_with(marker: str) -> list[str]:
+    """Processes, zombies aside, whose command line carries ``marker``."""
     found = []
     for entry in os.scandir("/proc"):
         try:
-            if f"91.{tag}".encode() in Path(f"/proc/{entry.name}/cmdline").read_bytes():
+            if marker.encode() in Path(f"/proc/{entry.name}/cmdline").read_bytes():
                 state = Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()[0]
                 if state != "Z":
                     found.append(entry.name)
@@ -263,12 +268,13 @@ def test_remove_tree_removes_what_a_worker_locked_and_nested(tmp_path):
 
 def test_kill_tree_finds_a_double_forked_orphan_under_a_subreaper():
     """Without namespaces the launcher is a child subreaper: an orphan stays in its tree."""
+    sleep = f"92.{os.getpid()}"  # seconds, and this run's marker
     code = ("import ctypes, os, time\n"
             "ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)\n"
             "if os.fork() == 0:\n"
             "    os.setsid()\n"
             "    if os.fork() == 0:\n"
-            "        os.execve('/bin/sleep', ['sleep', '92.5'], {})\n"
+            f"        os.execve('/bin/sleep', ['sleep', '{sleep}'], {{}})\n"
             "    os._exit(0)\n"
             "time.sleep(60)\n")
     proc = subprocess.Popen([sys.executable, "-c", code])
@@ -282,10 +288,7 @@ def test_kill_tree_finds_a_double_forked_orphan_under_a_subreaper():
         reaper.kill_tree(proc.pid)
         proc.wait(timeout=5)
         time.sleep(0.2)
-        alive = [p for p in os.listdir("/proc") if p.isdigit()
-                 and b"92.5" in Path(f"/proc/{p}/cmdline").read_bytes()
-                 and Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
-        assert alive == []
+        assert alive_with(sleep) == []
     finally:
         proc.kill()
 
