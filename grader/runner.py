@@ -182,6 +182,9 @@ COSTS = {"autoencoder": 10.5, "dropout": 4.1, "param_count": 2.1, "conv": 1.2, "
          "kfold": 0.4}
 
 
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")  # how a judge's torch threads are set
+
+
 def share_out(ids: Sequence[str], jobs: int) -> list[tuple[str, ...]]:
     """``ids`` in at most ``jobs`` groups of about equal cost (longest first, each to the
     lightest group), each group in the order of ``ids``."""
@@ -211,7 +214,7 @@ def _run_in_parallel(config: Config, intake: Intake, ids: tuple[str, ...], runti
                                            artifacts_dir)))
             boot = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r}); "
                     "from grader.runner import judge_main; judge_main(sys.argv[1], sys.argv[2])")
-            env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
+            env = {**os.environ, **dict.fromkeys(THREAD_VARS, threads),
                    "PYTHONDONTWRITEBYTECODE": "1"}
             children.append((subprocess.Popen([sys.executable, "-c", boot, str(task), str(result)],
                                               env=env, stdin=subprocess.DEVNULL), result))
@@ -241,10 +244,10 @@ def _judge_threads(threads: int) -> Iterator[None]:
     """This process's torch threads while it judges beside other judges, as the other judges
     get by their environment: each judge's own torch work (rebuilding and running the student's
     model) on its share of the cores, not on all of them against the others."""
-    saved = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    saved = {k: os.environ.get(k) for k in THREAD_VARS}
     torch = sys.modules.get("torch")
     before = torch.get_num_threads() if torch is not None else None
-    os.environ.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    os.environ.update(dict.fromkeys(THREAD_VARS, str(threads)))
     if torch is not None:
         torch.set_num_threads(threads)
     try:

@@ -20,6 +20,7 @@ from grader.cli import main as dlgrade
 from grader.config import load_config
 from grader.runner import grade
 from tests.helpers import SOLUTIONS, SUBMISSIONS, full_marks
+from tests.redteam.harness import own_markers
 
 BAD = SUBMISSIONS / "bad"
 
@@ -153,10 +154,11 @@ def test_reading_the_solutions_is_refused_when_the_judge_drops_privileges(fast_c
 
 def test_processes_that_escape_the_process_group_are_killed(fast_config, tmp_path):
     # a marker of this run's own: the red team grades the same source beside this test
-    marker = f"dlgrade-escapee-marker-{os.getpid()}-{time.monotonic_ns()}"
-    source = (BAD / "escapes_process_group" / "kfold.py").read_text()
-    assert "dlgrade-escapee-marker" in source
-    (tmp_path / "kfold.py").write_text(source.replace("dlgrade-escapee-marker", marker))
+    run = f"{os.getpid()}-{time.monotonic_ns()}"
+    source = {"kfold.py": (BAD / "escapes_process_group" / "kfold.py").read_bytes()}
+    (tmp_path / "kfold.py").write_bytes(
+        own_markers(source, ("dlgrade-escapee-marker",), run)["kfold.py"])
+    marker = f"dlgrade-escapee-marker-{run}"
     grade(fast_config, tmp_path, exercises=["kfold"])
     time.sleep(0.5)
     survivors = []

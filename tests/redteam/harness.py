@@ -107,6 +107,18 @@ def strict() -> bool:
 
 # -- attacks ------------------------------------------------------------------------------------
 
+def own_markers(files: dict[str, bytes], fixed: tuple[str, ...], run: str) -> dict[str, bytes]:
+    """``files`` with each ``fixed`` marker (a first-round source's, e.g. the escapee's
+    ``dlgrade-escapee-marker``) made ``<fixed>-<run>``: processes of this run carry a marker
+    no run beside it uses. A marker missing from every file is an error of the table."""
+    for marker in fixed:
+        if not any(marker.encode() in data for data in files.values()):
+            raise HarnessError(f"marker {marker!r} is not in the source")
+        own = f"{marker}-{run}".encode()
+        files = {name: data.replace(marker.encode(), own) for name, data in files.items()}
+    return files
+
+
 @dataclass(frozen=True)
 class Attack:
     name: str
@@ -763,12 +775,7 @@ class Session:
             # this attack's leftover, nor this attack's for theirs
             folder = REPO / attack.source
             files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
-            for fixed in attack.markers:
-                own = f"{fixed}-{values['MARKER']}".encode()
-                if not any(fixed.encode() in data for data in files.values()):
-                    raise HarnessError(f"{attack.name}: marker {fixed!r} is not in its source")
-                files = {name: data.replace(fixed.encode(), own) for name, data in files.items()}
-            return files
+            return own_markers(files, attack.markers, values["MARKER"])
         text = attack.file.read_text()
         text = text.replace("# {{LIB}}", LIB.read_text())
         for key, value in values.items():
