@@ -16,7 +16,7 @@ them.
 ``DLGRADE_REDTEAM_WORKTREE=1`` grades the working tree instead of what is committed;
 ``DLGRADE_REDTEAM_KEEP=1`` keeps the scratch folders; ``DLGRADE_REDTEAM_STRICT=1`` (set when
 ``CI`` is) also fails on any new process of a worker uid or new file in /tmp, whoever made it.
-The README's table comes from ``python -m tests.redteam.table``.
+docs/security.md's table comes from ``python -m tests.redteam.table``.
 """
 
 from __future__ import annotations

@@ -208,7 +208,7 @@ def test_a_platform_with_nothing_still_grades_and_says_so(tmp_path):
 
 
 def test_landlock_is_offered_here():
-    """This project's machines offer Landlock ABI 7 (the README's table was measured there);
+    """This project's machines offer Landlock ABI 7 (docs/security.md's table was measured there);
     a kernel without it makes the runtime say so instead."""
     abi = landlock.abi_version()
     if abi == 0:

@@ -1,4 +1,4 @@
-"""The README's threat table: run the red-team attacks in more modes and print markdown.
+"""The threat table of docs/security.md: run the red-team attacks in more modes and print markdown.
 
     .venv/bin/python -m tests.redteam.table                  # every attack, every mode (~1 h)
     .venv/bin/python -m tests.redteam.table --modes root,user-none --attacks git_show,net_tcp
