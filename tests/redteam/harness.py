@@ -73,6 +73,7 @@ ATTACKS_DIR = HERE / "attacks"
 TABLE = HERE / "attacks.yml"
 REAPER = HERE / "reaper.py"
 LIB = ATTACKS_DIR / "_lib.py"
+HIDDEN_KFOLD = ATTACKS_DIR / "_kfold_hidden.py"  # a tampering attack's hidden implementation
 
 UNPRIVILEGED_UID = int(os.environ.get("DLGRADE_REDTEAM_UID", "65534"))
 WORKER_UIDS = (61000, 61999)  # sandbox.uid_range
@@ -778,6 +779,7 @@ class Session:
             return own_markers(files, attack.markers, values["MARKER"])
         text = attack.file.read_text()
         text = text.replace("# {{LIB}}", LIB.read_text())
+        text = text.replace("# {{HIDDEN_KFOLD}}", HIDDEN_KFOLD.read_text())
         for key, value in values.items():
             text = text.replace("{{" + key + "}}", value)
         leftover = re.findall(r"\{\{[A-Z_]+\}\}", text)
