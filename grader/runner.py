@@ -115,7 +115,8 @@ def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | 
             runtime.close()
     scrub = path_scrubber(given, config, runtime)
     # Graded all the same (the sandbox holds whatever the code does), then paid nothing.
-    checks = [replace(c, status="failed", score=0.0, output=_refused_message(c.exercise),
+    checks = [replace(c, status="failed", score=0.0,
+                      output=_refused_message(c.exercise, refused[c.exercise]),
                       output_format="text") if c.exercise in refused and c.status != "error"
               else c
               for c in report.checks]
@@ -288,7 +289,9 @@ def judge_main(task: str, result: str) -> None:
     Path(result).write_bytes(pickle.dumps(outcome))
 
 
-def _refused_message(exercise: str) -> str:
+def _refused_message(exercise: str, verdict: str) -> str:
+    if tamper.UNPARSEABLE in verdict:
+        return f"not paid: the judge could not parse your {exercise}.py (why is shown once, above)"
     return (f"not paid: your {exercise}.py reaches into the grader (the lines are shown once, "
             "above)")
 
