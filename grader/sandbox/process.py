@@ -30,6 +30,12 @@ from grader.sandbox.runtime import prepare_runtime  # noqa: F401 - the judge's e
 
 MARKER = "DLGRADE_WORKER_TOKEN"
 ProgressFn = Callable[[float, float, str], None]
+# Every text a worker sends is cut to these sizes where the judge receives it, before anything
+# reads it: the judge's work on them (scrubbing paths, copying an import error into each
+# check, wrapping lines) must not grow with what a submission chooses to send.
+TEXT_LIMITS = {"message": 2000, "traceback": 4000, "import_error": 4000, "exc_type": 200,
+               "missing": 200}
+LIST_LIMITS = {"names": (10_000, 200), "exc_mro": (64, 200)}  # (items, characters each)
 
 
 def base_env(threads: int) -> dict[str, str]:
@@ -202,9 +208,9 @@ class Worker:
 
     def _receive(self, payload: bytes, deadline: float, *, doing: str) -> dict:
         try:
-            return frames.exchange(self.requests, self.answers, payload, deadline,
-                                   limits=self.limits,
-                                   doing=doing, on_progress=self._progress)
+            return cut_texts(frames.exchange(self.requests, self.answers, payload, deadline,
+                                             limits=self.limits,
+                                             doing=doing, on_progress=self._progress))
         except EOFError:
             raise Crashed(self._death(doing)) from None
 
@@ -263,6 +269,39 @@ class Worker:
 
     def cleanup_logs(self) -> None:
         reaper.remove_tree(self.logdir)
+
+
+def cut_texts(message: dict) -> dict:
+    """``message`` (a worker's, well formed: see :func:`grader.sandbox.frames.well_formed`) with
+    each text cut to :data:`TEXT_LIMITS` and each list of names to :data:`LIST_LIMITS`."""
+    out = dict(message)
+    for key, limit in TEXT_LIMITS.items():
+        text = out.get(key)
+        if isinstance(text, str) and len(text) > limit:
+            out[key] = text[:limit] + f" [... {len(text) - limit} more characters cut]"
+    for key, (items, chars) in LIST_LIMITS.items():
+        values = out.get(key)
+        if isinstance(values, list):
+            out[key] = [v[:chars] for v in values[:items]]
+    return out
+
+
+def join_outputs(outputs: list[str], limit: int) -> str:
+    """The captured outputs of an exercise's workers (one per restart), each already cut to
+    ``limit``, joined and cut to ``limit`` characters in all: 22 restarts must not cost the
+    judge 22 times the output limit. (Room is left for the notes saying what was cut.)"""
+    limit += 200
+    kept, size = [], 0
+    for i, text in enumerate(outputs):
+        if size + len(text) > limit:
+            kept.append(text[:max(0, limit - size)])
+            dropped = sum(len(t) for t in outputs[i:]) - len(kept[-1])
+            kept.append(f"\n[... output cut: {dropped} more characters, {len(outputs) - i} "
+                        "worker start(s)]")
+            break
+        kept.append(text)
+        size += len(text)
+    return "".join(kept)
 
 
 def _kill_marked(token: str) -> None:

@@ -21,7 +21,7 @@ from grader.config import ExerciseConfig, SandboxConfig
 from grader.errors import BadOutput, Crashed, ImportFailed, Missing, Raised, StudentError, TimedOut
 from grader.sandbox import codec
 from grader.sandbox.frames import frame_limits
-from grader.sandbox.process import ProgressFn, Runtime, Worker
+from grader.sandbox.process import ProgressFn, Runtime, Worker, join_outputs
 
 MAX_MODULE_BYTES = 2 * 1024 * 1024
 
@@ -232,7 +232,7 @@ class Student:
         except Exception:  # noqa: BLE001 - ending anyway; a check already said what failed
             pass
         self._stop_worker()
-        return "".join(o for o in self._outputs if o)
+        return join_outputs([o for o in self._outputs if o], self._runtime.output_limit)
 
     @property
     def seconds_used(self) -> float:
