@@ -197,14 +197,24 @@ def test_as_an_unprivileged_user_landlock_and_namespaces_hold(shared_tmp, listen
     assert survivors(tag) == []
 
 
-def test_a_platform_with_nothing_still_grades_and_says_so(tmp_path):
+def test_isolation_none_grades_and_says_so_in_every_report(tmp_path):
+    """No isolation at all only when the config says so, and every report says it."""
+    from grader.results import format_table, to_gradescope
     from grader.runner import grade
 
-    config = load_config(config_for(tmp_path, "[]"))
+    config = load_config(config_for(tmp_path, "none"))
     report = grade(config, REPO / "solutions", exercises=["kfold"])
     assert report.score == report.max_score == 10
-    assert any("not enforced: Landlock (left out by sandbox.isolation); namespaces" in n
-               for n in report.notices)
+    assert any("NO ISOLATION (sandbox.isolation: none)" in n for n in report.notices)
+    assert "NO ISOLATION" in format_table(report) or "NO ISOLATION" in report.notes_text()
+    assert "NO ISOLATION" in to_gradescope(report)["output"]
+
+
+def test_an_empty_isolation_list_is_a_config_error(tmp_path):
+    from grader.errors import GraderError
+
+    with pytest.raises(GraderError, match="isolation: none"):
+        load_config(config_for(tmp_path, "[]"))
 
 
 def test_landlock_is_offered_here():
@@ -294,7 +304,7 @@ def test_kill_tree_finds_a_double_forked_orphan_under_a_subreaper():
 
 
 def test_the_engine_copy_holds_no_hidden_checks_and_is_read_only(tmp_path):
-    runtime = prepare_runtime(load_config(config_for(tmp_path, "[]")))
+    runtime = prepare_runtime(load_config(config_for(tmp_path, "none")))
     try:
         files = {p.relative_to(runtime.engine).as_posix() for p in runtime.engine.rglob("*")
                  if p.is_file()}

@@ -19,14 +19,19 @@ nothing of the submission exists in its process tree yet. What it builds depends
     re-parented to the launcher, and it (or the judge, see :mod:`grader.sandbox.reaper`) kills
     them when the worker ends.
 
-In both, the worker's process then drops to its uid (as root), sets its resource limits,
-applies Landlock (:mod:`grader.sandbox.landlock`) where available, and ``exec``s the worker.
+In both, the worker's process then joins a session keyring of its own
+(:mod:`grader.sandbox.keyring`), drops to its uid (as root; a worker left as uid 0 drops every
+capability instead, for good), sets its resource limits, applies Landlock
+(:mod:`grader.sandbox.landlock`) and the syscall filter (:mod:`grader.sandbox.seccomp`) where
+available, and ``exec``s the worker. Where the judge made a cgroup for the worker
+(:mod:`grader.sandbox.cgroup`), the launcher joins it first, so everything it starts is in it.
 The launcher passes the worker's exit status on (death by a signal as that signal).
 """
 
 from __future__ import annotations
 
 import ctypes
+import errno
 import json
 import os
 import platform
@@ -35,7 +40,7 @@ import signal
 import sys
 from dataclasses import dataclass, field
 
-from grader.sandbox import landlock, reaper
+from grader.sandbox import keyring, landlock, reaper, seccomp
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
@@ -47,7 +52,12 @@ MNT_DETACH = 2
 PR_SET_CHILD_SUBREAPER = 36
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
 RLIMITS = {"data": resource.RLIMIT_DATA, "nproc": resource.RLIMIT_NPROC,
-           "fsize": resource.RLIMIT_FSIZE, "core": resource.RLIMIT_CORE}
+           "fsize": resource.RLIMIT_FSIZE, "core": resource.RLIMIT_CORE, "as": resource.RLIMIT_AS}
+PR_CAPBSET_DROP, PR_SET_SECUREBITS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 28, 47, 4
+# NOROOT, NO_SETUID_FIXUP, NO_CAP_AMBIENT_RAISE and KEEP_CAPS, each locked: uid 0 gains no
+# capability at exec, and nothing can undo it
+SECUREBITS_LOCKED_DOWN = 0x01 | 0x02 | 0x04 | 0x08 | 0x20 | 0x40 | 0x80
+CAP_VERSION_3 = 0x20080522
 SETUP_FAILED = 70  # exit code: the sandbox could not be built (a grader problem)
 SHM_MB = 64
 
@@ -70,6 +80,10 @@ class Spec:
     landlock: int = 0  # the Landlock ABI to apply; 0: none
     limits: dict[str, int] = field(default_factory=dict)
     nproc_extra: bool = False  # RLIMIT_NPROC counts the user's current tasks as well
+    seccomp: bool = False  # install the syscall filter
+    deny_memfd: bool = False  # the filter refuses memfd_create too (an address-space cap)
+    keyring: bool = True  # join a fresh session keyring
+    cgroup: str = ""  # the worker's cgroup.procs, joined before anything starts; '': none
 
     @classmethod
     def from_json(cls, text: str) -> Spec:
@@ -194,15 +208,43 @@ def _count_tasks(uid: int) -> int:
     return total
 
 
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_capabilities() -> None:
+    """A worker left as uid 0 (the drop to a uid of its own was not possible) keeps none of
+    root's powers: every capability goes from every set, the bounding set included, and the
+    securebits make sure that exec gives none back."""
+    libc = _libc()
+    for cap in range(64):
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() != errno.EINVAL:
+            _check(-1, "dropping the capability bounding set")
+    libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    _check(libc.prctl(PR_SET_SECUREBITS, SECUREBITS_LOCKED_DOWN, 0, 0, 0), "securebits")
+    data = (_CapData * 2)()
+    _check(libc.capset(ctypes.byref(_CapHeader(CAP_VERSION_3, 0)), data), "capset")
+
+
 def _become_worker(spec: Spec, nproc_base: int) -> None:
     """In the worker's process: drop, limit, confine, exec. Never returns."""
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        if spec.keyring:
+            keyring.join_fresh_session()  # before the uid changes: none of the judge's keys
         if spec.uid is not None:
             os.setgroups([])
             os.setgid(spec.gid)
             os.setuid(spec.uid)
+        if os.geteuid() == 0:
+            _drop_capabilities()
         for key, value in spec.limits.items():
             if key == "nproc":
                 value += nproc_base
@@ -214,6 +256,8 @@ def _become_worker(spec: Spec, nproc_base: int) -> None:
                 write=(spec.home, "/dev/shm") if spec.namespaces else (spec.home,),
                 devices=("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
                          *spec.devices)), spec.landlock)
+        if spec.seccomp:
+            seccomp.install(deny_memfd=spec.deny_memfd)  # last: it refuses what came before
         os.execv(spec.argv[0], spec.argv)
     except BaseException as err:  # noqa: BLE001 - never fall back into the launcher's code
         print(f"dlgrade launcher: cannot start the worker: {err}", file=sys.stderr, flush=True)
@@ -266,6 +310,8 @@ def main(argv: list[str]) -> int:
              spec.gid if spec.gid is not None else os.getegid())
     nproc_base = _count_tasks(owner[0]) if spec.nproc_extra else 0
     try:
+        if spec.cgroup:  # first: everything this process starts is in the worker's cgroup
+            _write(spec.cgroup, str(os.getpid()))
         if spec.namespaces:
             _unshare(spec)
         else:

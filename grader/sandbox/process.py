@@ -24,6 +24,7 @@ from typing import Any
 
 from grader.errors import BadOutput, Crashed, GraderError, ImportFailed
 from grader.sandbox import frames, launch, reaper
+from grader.sandbox.cgroup import WorkerCgroup
 from grader.sandbox.runtime import (ENGINE_ROOT, Runtime, UidLease, boot_argv, lease_uid,
                                     worker_tmp)
 from grader.sandbox.runtime import prepare_runtime  # noqa: F401 - the judge's entry point
@@ -68,7 +69,12 @@ class Sandbox:
         self.lease: UidLease | None = None
         self.root = ""
         self.proc: subprocess.Popen | None = None
+        self.cgroup: WorkerCgroup | None = None
         try:
+            if runtime.cgroup_parent is not None:
+                self.cgroup = WorkerCgroup(runtime.cgroup_parent, f"dlgrade-{self.token}",
+                                           memory_bytes=runtime.memory_mb * 1024 * 1024,
+                                           max_tasks=runtime.max_tasks)
             if iso.uid_range is not None:
                 self.lease = lease_uid(*iso.uid_range)
                 self.uid: int | None = self.lease.uid
@@ -101,7 +107,9 @@ class Sandbox:
                            uid=self.uid, gid=self.gid, namespaces=iso.namespaces,
                            userns=iso.userns, root=self.root, binds=list(rt.binds),
                            devices=list(rt.devices), home_mb=rt.home_mb, landlock=iso.landlock,
-                           limits=dict(rt.limits), nproc_extra=self.uid is None)
+                           limits=dict(rt.limits), nproc_extra=self.uid is None,
+                           seccomp=iso.seccomp, deny_memfd=iso.memory == "address space",
+                           cgroup=self.cgroup.procs if self.cgroup is not None else "")
         return boot_argv(rt.python, ENGINE_ROOT, "grader.sandbox.launch",
                          json.dumps(spec.__dict__))
 
@@ -124,7 +132,10 @@ class Sandbox:
 
     def end(self) -> None:
         """Kill every process of the sandbox: the launcher's tree (a pid namespace's init takes
-        its namespace with it), every process of the worker's uid, anything carrying the token."""
+        its namespace with it), every process of the worker's uid, anything carrying the token,
+        and everything in its cgroup."""
+        if self.cgroup is not None:
+            self.cgroup.kill()
         if self.proc is not None:
             if self.proc.poll() is None:
                 self.proc.send_signal(signal.SIGTERM)  # the launcher kills and reaps its tree
@@ -154,8 +165,10 @@ class Sandbox:
                 os.rmdir(self.root)
             except OSError:
                 reaper.remove_tree(self.root)
+        if self.cgroup is not None:
+            self.cgroup.close()
         if self.lease is not None:
-            self.lease.release()
+            self.lease.release()  # its keyrings emptied
 
     def __enter__(self) -> Sandbox:
         return self
@@ -208,11 +221,23 @@ class Worker:
 
     def _receive(self, payload: bytes, deadline: float, *, doing: str) -> dict:
         try:
-            return cut_texts(frames.exchange(self.requests, self.answers, payload, deadline,
-                                             limits=self.limits,
-                                             doing=doing, on_progress=self._progress))
+            message = cut_texts(frames.exchange(self.requests, self.answers, payload, deadline,
+                                                limits=self.limits,
+                                                doing=doing, on_progress=self._progress))
         except EOFError:
             raise Crashed(self._death(doing)) from None
+        return self._memory_hint(message)
+
+    def _memory_hint(self, message: dict) -> dict:
+        """An answer that ran out of memory says what the limit is: the student's failure,
+        with what to change."""
+        text = " ".join(str(message.get(k, "")) for k in ("exc_type", "message", "import_error"))
+        if "MemoryError" not in text and "Cannot allocate memory" not in text:
+            return message
+        hint = (f" (the code's memory is limited to {self.runtime.memory_mb} MB: "
+                "use smaller arrays or fewer copies)")
+        key = "import_error" if "import_error" in message else "message"
+        return {**message, key: str(message.get(key, "")) + hint}
 
     def _progress(self, value: Any) -> None:
         args = frames.progress_args(value)
@@ -230,6 +255,9 @@ class Worker:
                               f"{tail[-1].removeprefix('dlgrade launcher: ')}")
         if code is None:
             how = "stopped answering"
+        elif self.sandbox.cgroup is not None and self.sandbox.cgroup.oom_kills():
+            how = (f"was killed for using more than its memory limit of "
+                   f"{self.runtime.memory_mb} MB")
         elif code < 0:
             how = f"was killed by signal {signal.Signals(-code).name}"
             if -code == signal.SIGKILL:

@@ -16,7 +16,15 @@ builds a :class:`Runtime`:
 
 It uses every one that works here (each is tried by starting the interpreter in the sandbox once
 per judge process), and the report's notices say which are in force and which are not, with the
-reason. On a platform with none of them grading still works.
+reason. **It fails closed**: where none of the three works, grading refuses with one message
+saying what failed and how to fix it (:class:`~grader.errors.GraderError`, exit code 2), unless
+the config says ``sandbox.isolation: none``, which every report then states.
+
+Besides, every worker gets (where the kernel offers them) a syscall filter
+(:mod:`grader.sandbox.seccomp`), a session keyring of its own (:mod:`grader.sandbox.keyring`),
+and a memory cap: a cgroup v2 per worker where the judge can make one
+(:mod:`grader.sandbox.cgroup`), else an address-space limit (``RLIMIT_AS``) on the CPU profile;
+on CUDA (whose driver reserves tens of GB of address space) only ``RLIMIT_DATA``.
 """
 
 from __future__ import annotations
@@ -35,7 +43,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader.config import EXERCISES_DIR, Config
-from grader.sandbox import landlock, reaper
+from grader.errors import GraderError
+from grader.sandbox import cgroup, keyring, landlock, reaper, seccomp
 
 # The engine the judge runs (the package's parent folder): the launcher comes from here.
 ENGINE_ROOT = str(Path(__file__).resolve().parents[2])
@@ -85,10 +94,18 @@ class Isolation:
     uid_range: tuple[int, int] | None = None  # as root: a uid of its own per worker
     uid: int | None = None  # as root without a range: this one uid for every worker
     gid: int | None = None
+    seccomp: bool = False  # the syscall filter
+    memory: str = "data"  # how memory is capped: "cgroup", "address space" or "data"
+    none: bool = False  # sandbox.isolation: none (no isolation, on purpose)
 
     @property
     def dropped(self) -> bool:
         return self.uid_range is not None or self.uid is not None
+
+    @property
+    def enforced(self) -> bool:
+        """At least one mechanism keeps the worker out of the judge's files and processes."""
+        return bool(self.landlock or self.namespaces or self.dropped)
 
     def describe(self) -> str:
         parts = []
@@ -102,6 +119,21 @@ class Isolation:
         if self.landlock:
             parts.append(f"under {landlock.describe(self.landlock)}")
         return ", ".join(parts)
+
+    def summary(self) -> str:
+        """One line for a batch's console and summary page: what isolates each worker."""
+        if self.none:
+            return ("isolation: NONE (sandbox.isolation: none): submission code ran unconfined, "
+                    "as the judge's user")
+        parts = [p for p in (
+            f"a uid of its own ({self.uid_range[0]}-{self.uid_range[1]})" if self.uid_range
+            else f"uid {self.uid}" if self.uid is not None else "",
+            ("user " if self.userns else "") + "namespaces" if self.namespaces else "",
+            f"Landlock ABI {self.landlock}" if self.landlock else "",
+            "seccomp" if self.seccomp else "") if p]
+        memory = {"cgroup": "a cgroup per worker", "address space": "RLIMIT_AS",
+                  "data": "RLIMIT_DATA only"}[self.memory]
+        return f"isolation: {' + '.join(parts) or 'nothing'}; memory: {memory}"
 
 
 @dataclass(frozen=True)
@@ -127,6 +159,9 @@ class Runtime:
     devices: tuple[str, ...] = ()
     private: Path | None = None
     restore: tuple[tuple[str, int], ...] = ()
+    cgroup_parent: Path | None = None  # where each worker's cgroup is made (memory: cgroup)
+    memory_mb: int = 0  # the workers' memory cap (sandbox.memory_mb)
+    max_tasks: int = 512  # pids.max of a worker's cgroup
 
     @property
     def dropped(self) -> bool:
@@ -164,24 +199,23 @@ class Runtime:
 
 
 def prepare_runtime(config: Config) -> Runtime:
+    """How this run starts workers; raises ``GraderError`` (and leaves nothing behind) where
+    no mechanism keeps the workers out (see the module docstring)."""
     sb = config.sandbox
     as_root = os.geteuid() == 0
     limits = {"data": sb.memory_mb * 1024 * 1024, "fsize": sb.home_mb * 1024 * 1024, "core": 0,
               "nproc": sb.max_processes}
+    memory, parent, memory_note = _memory_cap(config)
+    if memory == "address space":
+        limits["as"] = sb.memory_mb * 1024 * 1024
+    isolation, notes = detect_isolation(config, memory)
     engine = _engine_copy(config.ids)
     base = Runtime(python=sys.executable, limits=limits, threads=sb.threads,
                    output_limit=sb.output_limit_kb * 1024,
                    home_mb=sb.home_mb,
-                   engine=engine, binds=_read_paths(engine), devices=_gpu_devices())
-    fixed = None
-    if as_root and "uid" not in sb.isolation:
-        try:
-            user = pwd.getpwnam(sb.user)
-            fixed = (user.pw_uid, user.pw_gid)
-        except KeyError:
-            pass
-    isolation, notes = _detect(sys.executable, tuple(sb.isolation), as_root,
-                               tuple(sb.uid_range), fixed)
+                   engine=engine, binds=_read_paths(engine), devices=_gpu_devices(),
+                   cgroup_parent=parent, memory_mb=sb.memory_mb, max_tasks=sb.max_processes)
+    notes = (*notes, memory_note)
     runtime = replace(base, isolation=isolation)
     dirs, files = _hidden_material(config)
     private = _private_copy(dirs, files)
@@ -195,63 +229,145 @@ def prepare_runtime(config: Config) -> Runtime:
     return replace(runtime, private=private, restore=restore, notices=notes)
 
 
+def detect_isolation(config: Config, memory: str | None = None) -> tuple[Isolation, tuple[str, ...]]:
+    """The isolation this run's workers get and the notices saying so; raises ``GraderError``
+    where no mechanism works and the config does not say ``sandbox.isolation: none`` (fail
+    closed: one message, what failed and how to fix it)."""
+    sb = config.sandbox
+    as_root = os.geteuid() == 0
+    if memory is None:
+        memory = _memory_cap(config)[0]
+    if "none" in sb.isolation:
+        return Isolation(memory=memory, none=True), (NONE_NOTICE,)
+    fixed = None
+    if as_root and "uid" not in sb.isolation:
+        try:
+            user = pwd.getpwnam(sb.user)
+            fixed = (user.pw_uid, user.pw_gid)
+        except KeyError:
+            pass
+    isolation, notes = _detect(sys.executable, tuple(sb.isolation), as_root,
+                               tuple(sb.uid_range), fixed, memory)
+    if not isolation.enforced:
+        raise GraderError(_refusal(notes, as_root))
+    return isolation, notes
+
+
+NONE_NOTICE = ("sandbox: WARNING: NO ISOLATION (sandbox.isolation: none): submission code runs "
+               "as the judge's user and can read, change and reach everything the judge can; "
+               "use this for trusted code only")
+
+
+def _refusal(notes: tuple[str, ...], as_root: bool) -> str:
+    why = "; ".join(n.removeprefix("sandbox: not enforced: ") for n in notes
+                    if n.startswith("sandbox: not enforced: "))
+    fix = ("make the virtual environment and the interpreter readable by other users (e.g. a "
+           "venv made with the system python3 in a world-readable folder, not under a 0700 "
+           "home), or run where Landlock or namespaces are allowed" if as_root else
+           "run where Landlock (Linux 5.13+) or unprivileged user namespaces are allowed, or "
+           "as root with a world-readable virtual environment")
+    return (f"no sandbox mechanism works here, so submission code would run unconfined: {why}. "
+            f"To fix it, {fix}; to grade trusted code without isolation, set "
+            "sandbox.isolation: none")
+
+
+def _memory_cap(config: Config) -> tuple[str, Path | None, str]:
+    """How the workers' memory is capped: ("cgroup", the folder to make cgroups in, notice),
+    ("address space", None, notice) on the CPU profile, ("data", None, notice) on CUDA."""
+    mb = config.sandbox.memory_mb
+    parent, why = cgroup.detect()
+    if parent is not None:
+        return ("cgroup", parent, f"sandbox: memory: each worker in a cgroup of its own, "
+                f"memory.max {mb} MB with no swap, pids.max {config.sandbox.max_processes} "
+                "(shared mappings and memfds count)")
+    if _gpu_devices() and config.device != "cpu":
+        return ("data", None, f"sandbox: memory: NOT capped as a whole: RLIMIT_DATA {mb} MB "
+                "only (no cgroup: " + why + "; an address-space limit would break CUDA): "
+                "shared mappings and memfds are not counted")
+    return ("address space", None, f"sandbox: memory: each worker's address space is limited "
+            f"to {mb} MB (RLIMIT_AS; no cgroup: {why}); memfds are refused")
+
+
 @functools.lru_cache(maxsize=8)
 def _detect(python: str, wanted: tuple[str, ...], as_root: bool, uid_range: tuple[int, int],
-            fixed: tuple[int, int] | None) -> tuple[Isolation, tuple[str, ...]]:
+            fixed: tuple[int, int] | None,
+            memory: str = "data") -> tuple[Isolation, tuple[str, ...]]:
     """The strongest isolation that starts the interpreter here, and notices saying what is in
     force and what is not (with the reason). Cached per judge process: the kernel does not
     change under it, and each try starts an interpreter."""
     engine = _engine_copy(())
     try:
         return _strongest(python, wanted, as_root, uid_range, fixed, str(engine),
-                          _read_paths(engine))
+                          _read_paths(engine), memory)
     finally:
         reaper.remove_tree(engine)
 
 
 def _strongest(python: str, wanted: tuple[str, ...], as_root: bool, uid_range: tuple[int, int],
-               fixed: tuple[int, int] | None, engine: str,
-               binds: tuple[str, ...]) -> tuple[Isolation, tuple[str, ...]]:
+               fixed: tuple[int, int] | None, engine: str, binds: tuple[str, ...],
+               memory: str = "data") -> tuple[Isolation, tuple[str, ...]]:
+    """Try the wanted mechanisms together, then fewer of them, until the interpreter starts:
+    each failure is put down to a mechanism by seeing which subset works (a uid that cannot
+    read a 0700 venv is the uid's failure, not Landlock's)."""
     missing = [f"{name} (left out by sandbox.isolation)"
                for name, key in (("Landlock", "landlock"), ("namespaces", "namespaces"))
                if key not in wanted]
-    abi = 0
+    offered: dict[str, dict] = {}
+    if "namespaces" in wanted:
+        offered["namespaces"] = {"namespaces": True, "userns": not as_root}
     if "landlock" in wanted:
         abi = landlock.abi_version()
-        if not abi:
+        if abi:
+            offered["landlock"] = {"landlock": abi}
+        else:
             missing.append("Landlock (not offered by this kernel, or filtered)")
-    namespaces = "namespaces" in wanted
-    drop: dict = {}
     if as_root:
         if "uid" in wanted:
-            drop = {"uid_range": (uid_range[0], uid_range[1])}
+            offered["uid"] = {"uid_range": (uid_range[0], uid_range[1])}
         elif fixed is not None:
-            drop = {"uid": fixed[0], "gid": fixed[1]}
-    userns = namespaces and not as_root
-    while True:
-        candidate = Isolation(landlock=abi, namespaces=namespaces, userns=userns, **drop)
+            offered["uid"] = {"uid": fixed[0], "gid": fixed[1]}
+    filter_missing = seccomp.available()
+    base = {"seccomp": not filter_missing, "memory": memory}
+    # the most mechanisms first; among as many, the strongest kept: namespaces (they hold
+    # every attack of the red team alone), then a uid of its own, then Landlock
+    names = [n for n in ("namespaces", "uid", "landlock") if n in offered]
+    subsets = sorted((tuple(n for i, n in enumerate(names) if mask >> i & 1)
+                      for mask in range(1 << len(names))),
+                     key=lambda sub: (-len(sub), [n not in sub for n in names]))
+    failures: dict[str, str] = {}
+    candidate = Isolation(**base)
+    for subset in subsets:
+        candidate = Isolation(**base, **{k: v for n in subset for k, v in offered[n].items()})
         failure = _try(python, candidate, engine, binds)
+        if failure and base["seccomp"] and subset == tuple(names):
+            alone = replace(candidate, seccomp=False)
+            if not _try(python, alone, engine, binds):  # the filter is what fails here
+                filter_missing = f"the worker could not start with it: {failure}"
+                base["seccomp"] = False
+                candidate, failure = alone, ""
         if not failure:
             break
-        if candidate.namespaces:
-            missing.append(f"namespaces ({failure})")
-            namespaces = userns = False
-        elif candidate.landlock:
-            missing.append(f"Landlock ({failure})")
-            abi = 0
-        elif candidate.dropped:
-            missing.append(f"a uid of the worker's own ({failure}; use a virtual environment "
-                           "that other users can read, e.g. made with the system python3 in a "
-                           "world-readable folder)")
-            drop = {}
-        else:
-            break  # nothing left to leave out: the workers' own start will say what fails
+        for n in subset:
+            failures.setdefault(n, failure)
+    else:
+        candidate = Isolation(**{**base, "seccomp": False})
+    for n in names:
+        if not _has(candidate, n):
+            missing.append(_missing_text(n, failures.get(n, "")))
     notes = []
     what = candidate.describe()
     if what:
         notes.append(f"sandbox: workers run {what}")
-    if as_root and not candidate.dropped:
-        notes.append("sandbox: WARNING: workers run as root (privilege drop NOT enforced)")
+    if candidate.seccomp:
+        notes.append(f"sandbox: each worker has {seccomp.describe(deny_memfd=memory == 'address space')} "
+                     "and a session keyring of its own")
+    else:
+        notes.append(f"sandbox: WARNING: no syscall filter ({filter_missing}): workers may use "
+                     "the keyrings, bpf, ptrace, mounts and namespaces as far as the other "
+                     "mechanisms allow")
+    if as_root and not candidate.dropped and candidate.enforced:
+        notes.append("sandbox: WARNING: workers run as uid 0 (the drop to a uid of their own "
+                     "failed), without any capability")
     if not as_root:
         missing.append("a uid of the worker's own (the judge is not root: workers run as the "
                        "judge's user)")
@@ -260,22 +376,37 @@ def _strongest(python: str, wanted: tuple[str, ...], as_root: bool, uid_range: t
     return candidate, tuple(notes)
 
 
+def _has(isolation: Isolation, name: str) -> bool:
+    return {"namespaces": isolation.namespaces, "landlock": bool(isolation.landlock),
+            "uid": isolation.dropped}[name]
+
+
+def _missing_text(name: str, failure: str) -> str:
+    if name == "uid":
+        return (f"a uid of the worker's own ({failure}; use a virtual environment that other "
+                "users can read, e.g. made with the system python3 in a world-readable folder)")
+    return f"{'Landlock' if name == 'landlock' else name} ({failure})"
+
+
 def _try(python: str, isolation: Isolation, engine: str, binds: tuple[str, ...]) -> str:
     """Start the interpreter in a sandbox like a worker's and import what a worker imports;
-    '' when that works, else why not."""
+    '' when that works (and the worker runs as the uid it should), else why not."""
     from grader.sandbox.process import Sandbox  # the same code path as a real worker
 
-    probe = ("import sys, numpy; sys.path.insert(0, %r); import grader.sandbox.worker; "
-             "print('dlgrade-ok')" % engine)
+    probe = ("import os, sys, numpy; sys.path.insert(0, %r); import grader.sandbox.worker; "
+             "print('dlgrade-ok', os.getuid())" % engine)
     runtime = Runtime(python=python, isolation=isolation, engine=Path(engine), binds=binds,
                       limits={"core": 0}, home_mb=16)
     try:
         with Sandbox(runtime, "probe", b"") as box:
             proc = box.run([python, "-I", "-c", probe], timeout=60)
+            expected = box.uid if box.uid is not None else os.geteuid()
     except (OSError, subprocess.SubprocessError) as err:
         return str(err)
-    if b"dlgrade-ok" in proc.stdout:
+    if f"dlgrade-ok {expected}".encode() in proc.stdout:
         return ""
+    if b"dlgrade-ok" in proc.stdout:
+        return f"the worker ran as {proc.stdout.split()[-1].decode(errors='replace')}, not {expected}"
     text = (proc.stdout + proc.stderr).decode(errors="replace").strip().splitlines()
     return (text[-1] if text else f"exit code {proc.returncode}")[:300]
 
@@ -381,7 +512,10 @@ class UidLease:
     fd: int
 
     def release(self) -> None:
+        """Give the uid back, its keyrings emptied (a key left there is a channel to the next
+        worker of that uid)."""
         if self.fd >= 0:
+            keyring.clear_uid(self.uid)
             os.close(self.fd)  # closing drops the flock
             self.fd = -1
 
@@ -409,6 +543,7 @@ def lease_uid(first: int, last: int) -> UidLease:
         if not reaper.kill_uid(uid):  # leftovers of a judge that died: ours, by the lock
             os.close(fd)
             continue
+        keyring.clear_uid(uid)  # and its keys
         return UidLease(uid, fd)
     raise OSError(f"all {span} uids of sandbox.uid_range are in use")
 
@@ -432,4 +567,5 @@ def describe_spec(runtime: Runtime) -> str:
     """The isolation as one line of JSON (tests and the red-team table read it)."""
     iso = runtime.isolation
     return json.dumps({"landlock": iso.landlock, "namespaces": iso.namespaces,
-                       "userns": iso.userns, "uid_range": iso.uid_range, "uid": iso.uid})
+                       "userns": iso.userns, "uid_range": iso.uid_range, "uid": iso.uid,
+                       "seccomp": iso.seccomp, "memory": iso.memory, "none": iso.none})
