@@ -34,13 +34,27 @@ def _keyctl() -> ctypes._CFuncPtr:
     fn = libc.syscall
     fn.restype = ctypes.c_long
 
-    def call(op: int, *args: int | None) -> int:
+    def arg(value: int | bytes | None) -> object:
+        if value is None:
+            return ctypes.c_void_p(None)
+        return ctypes.c_char_p(value) if isinstance(value, bytes) else ctypes.c_long(value)
+
+    def call(op: int, *args: int | bytes | None) -> int:
         if number is None:
             ctypes.set_errno(errno.ENOSYS)
             return -1
-        return fn(ctypes.c_long(number), ctypes.c_long(op),
-                  *(ctypes.c_void_p(a) if a is None else ctypes.c_long(a) for a in args))
+        return fn(ctypes.c_long(number), ctypes.c_long(op), *map(arg, args))
     return call
+
+
+def has_keys(uid: int) -> bool:
+    """Whether the kernel holds any key of ``uid`` (``/proc/key-users``); True when that cannot
+    be read. Asking about a uid's keyrings creates them, so an untouched uid is left alone."""
+    try:
+        with open("/proc/key-users") as f:
+            return any(line.split(":", 1)[0].strip() == str(uid) for line in f)
+    except OSError:
+        return True
 
 
 def join_fresh_session() -> bool:
@@ -60,6 +74,8 @@ def clear_uid(uid: int, gid: int | None = None) -> None:
     """Empty ``uid``'s user, user-session and persistent keyrings (as root): a child process
     joins a keyring of its own, takes the uid and clears them. Best effort: a kernel without
     keyrings has nothing to clear."""
+    if not has_keys(uid):
+        return
     keyctl = _keyctl()  # loaded before the fork: the child only makes system calls
     pid = os.fork()
     if pid == 0:
