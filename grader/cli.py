@@ -26,16 +26,20 @@ OK, CONDITION_FAILED, CANNOT_RUN = 0, 1, 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from grader.runner import interrupts
+
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        with interrupts():  # SIGINT, SIGTERM, SIGHUP: every worker ended, every folder removed
+            return args.run(args)
     except GraderError as err:
         print(f"dlgrade: error: {err}", file=sys.stderr)
         return CANNOT_RUN
-    except KeyboardInterrupt:
-        print("dlgrade: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        name = getattr(err, "name", "SIGINT")
+        print(f"dlgrade: interrupted ({name}): stopped, nothing left running", file=sys.stderr)
+        return getattr(err, "exit_code", 130)
 
 
 def run() -> None:
@@ -234,14 +238,23 @@ def cmd_grade(args: argparse.Namespace) -> int:
         report = grade(config, args.submission, exercises=ids, artifacts_dir=staging,
                        jobs=args.jobs or _cores())
     except BaseException as err:
+        from grader.runner import public_message
+
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
         if args.results and isinstance(err, GraderError):
             # Gradescope shows this file: a visible reason, never a blank score
             write_atomic(args.results, json.dumps({
                 "score": 0, "tests": [], "output_format": "text",
-                "output": printable(f"The autograder could not run: {err}. Please tell your "
-                                    "instructor.")}))
+                "output": public_message(f"The autograder could not run: {err}. Please tell "
+                                         "your instructor.", config)}))
+        elif args.results and isinstance(err, KeyboardInterrupt):
+            # not a grader failure: the run was stopped from outside, and can be run again
+            write_atomic(args.results, json.dumps({
+                "tests": [], "output_format": "text",
+                "output": f"The grading run was interrupted "
+                          f"({getattr(err, 'name', 'SIGINT')}) before it finished; nothing "
+                          "was graded. It can be run again."}))
         raise
     if args.results:
         write_gradescope(report, args.results)
@@ -271,33 +284,25 @@ def _print_output(report: Report) -> None:
 
 
 def cmd_grade_batch(args: argparse.Namespace) -> int:
-    import signal
-
     from grader.batch.driver import grade_batch
     from grader.batch.progress import make_progress
 
     config = _config(args)
     if args.address and args.engine != "ray":
         raise GraderError("--address is for --engine ray")
-    before = signal.signal(signal.SIGTERM, _interrupt)  # scancel, kill: stop as ^C does
-    try:
+    try:  # SIGTERM, SIGHUP (scancel, kill) stop it as ^C does (see main)
         result = grade_batch(config, args.root, args.out,
                              exercises=_exercises(args.exercises, config), engine=args.engine,
                              jobs=args.jobs, address=args.address, force=args.force,
                              progress=make_progress(sys.stderr,
                                                     interactive=_interactive(sys.stderr)))
-    except KeyboardInterrupt:
-        print(f"dlgrade: interrupted; the submissions graded so far are kept in "
-              f"{args.out / 'results'}: run the same command again to go on", file=sys.stderr)
-        return 130
-    finally:
-        signal.signal(signal.SIGTERM, before)
+    except KeyboardInterrupt as err:
+        print(f"dlgrade: interrupted ({getattr(err, 'name', 'SIGINT')}); the submissions "
+              f"graded so far are kept in {args.out / 'results'}: run the same command again "
+              "to go on", file=sys.stderr)
+        return getattr(err, "exit_code", 130)
     print(result.text())
     return OK
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def _cores() -> int:

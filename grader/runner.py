@@ -6,12 +6,14 @@ import io
 import os
 import pickle
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,100 @@ from grader.sandbox.process import ProgressFn, Runtime, prepare_runtime
 
 CHECKS_INI = Path(__file__).parent / "checks.ini"
 MAX_SOURCE_BYTES = 2 * 1024 * 1024  # as the worker takes it
+INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+JUDGE_GRACE_S = 10  # a parallel judge's time to stop its workers after SIGTERM, before SIGKILL
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal (SIGINT: Ctrl-C, SIGTERM: ``timeout``, systemd, a
+    cancelled CI job, SIGHUP: the terminal went away). Everything it started has been ended
+    and removed by the time this reaches the caller, who exits with :attr:`exit_code`."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name
+
+
+@dataclass
+class _Signals:
+    """What the interrupt handler knows. Signal handlers are the process's, so this is too:
+    one per process, touched only by :func:`interrupts` and :func:`deferred_interrupts`."""
+
+    seen: int = 0  # the first signal received (0: none)
+    deferring: int = 0  # nesting of deferred_interrupts()
+    pending: bool = False  # a signal arrived while deferring: raise when it ends
+
+
+_SIGNALS = _Signals()
+
+
+@contextmanager
+def interrupts() -> Iterator[None]:
+    """While inside: SIGINT, SIGTERM and SIGHUP raise :class:`Interrupted` in the main thread,
+    the first one only (a second signal must not cut the clean-up short), and not inside
+    :func:`deferred_interrupts` (it is raised when that ends). Outside the main thread it does
+    nothing."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if _SIGNALS.seen:
+            return
+        _SIGNALS.seen = signum
+        if _SIGNALS.deferring:
+            _SIGNALS.pending = True
+            return
+        raise Interrupted(signum)
+
+    before = {sig: signal.signal(sig, handler) for sig in INTERRUPT_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in before.items():
+            signal.signal(sig, old)
+        _SIGNALS.seen, _SIGNALS.pending = 0, False
+
+
+@contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """Clean-up that an interrupt must not cut short (ending workers, removing folders): a
+    signal that arrives meanwhile is raised as :class:`Interrupted` when the block ends."""
+    _SIGNALS.deferring += 1
+    try:
+        yield
+    finally:
+        _SIGNALS.deferring -= 1
+        if not _SIGNALS.deferring and _SIGNALS.pending:
+            _SIGNALS.pending = False
+            raise Interrupted(_SIGNALS.seen)
+
+
+class _InterruptWatch:
+    """A pytest plugin that keeps the interrupt pytest caught (it ends the session and returns
+    ``INTERRUPTED``), so that the runner raises it again once every worker is dead, and ends
+    the workers at once (``on_interrupt``): pytest then spends seconds formatting the
+    interrupted traceback, which no worker should outlive."""
+
+    def __init__(self, on_interrupt: Callable[[], None]) -> None:
+        self.error: BaseException | None = None
+        self._on_interrupt = on_interrupt
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo) -> None:
+        self.error = excinfo.value
+        with deferred_interrupts():
+            self._on_interrupt()
 
 
 def check_files(exercise: str) -> list[Path]:
@@ -99,11 +195,13 @@ def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | 
     if missing:
         raise GraderError(f"no checks found for: {', '.join(missing)}")
     given = Path(submission)
-    with no_bytecode(), tempfile.TemporaryDirectory(prefix="dlgrade-intake-") as work:
-        intake = take_submission(given, ids, Path(work))
-        refused = _tampering(intake, ids)
-        runtime = prepare_runtime(config)
-        try:
+    work = Path(tempfile.mkdtemp(prefix="dlgrade-intake-"))
+    runtime = None
+    try:
+        with no_bytecode():
+            intake = take_submission(given, ids, work)
+            refused = _tampering(intake, ids)
+            runtime = prepare_runtime(config)
             if jobs > 1 and len(ids) > 1 and not stop_at_first_loss:
                 report = _run_in_parallel(config, intake, ids, runtime, jobs=jobs,
                                           public_only=public_only, artifacts_dir=artifacts_dir)
@@ -111,8 +209,11 @@ def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | 
                 report = _run_checks(config, intake, ids, runtime, public_only=public_only,
                                      artifacts_dir=artifacts_dir, on_progress=on_progress,
                                      stop_at_first_loss=stop_at_first_loss)
-        finally:
-            runtime.close()
+    finally:
+        with deferred_interrupts():  # an interrupt, too, leaves no folder behind
+            if runtime is not None:
+                runtime.close()
+            shutil.rmtree(work, ignore_errors=True)
     scrub = path_scrubber(given, config, runtime)
     # Graded all the same (the sandbox holds whatever the code does), then paid nothing.
     checks = [replace(c, status="failed", score=0.0,
@@ -152,20 +253,30 @@ def _tampering(intake: Intake, ids: Sequence[str]) -> dict[str, str]:
 
 def _run_checks(config: Config, intake: Intake, ids: tuple[str, ...], runtime: Runtime, *,
                 public_only: bool, artifacts_dir: Path | None,
-                on_progress: ProgressFn | None, stop_at_first_loss: bool = False) -> Report:
+                on_progress: ProgressFn | None, stop_at_first_loss: bool = False,
+                on_interrupt: Callable[[], None] | None = None) -> Report:
     files = [runtime.hidden_copy(f) for ex in ids for f in check_files(ex)]
     state = GradingState(config=runtime.judge_config(config), submission=intake.folder,
                          runtime=runtime, public_only=public_only, artifacts_dir=artifacts_dir,
                          on_progress=on_progress, exercises=ids,
                          absent={ex: _absent_message(ex) for ex in intake.problems})
     plugin = DlgradePlugin(state)
+    def interrupted() -> None:
+        if on_interrupt is not None:
+            on_interrupt()
+        plugin.close_students()
+
+    watch = _InterruptWatch(interrupted)
     sink = io.StringIO()
     try:
         with redirect_stdout(sink), redirect_stderr(sink):
             code = pytest.main([*pytest_args(files), *(["-x"] if stop_at_first_loss else [])],
-                               plugins=[plugin, fixtures])
+                               plugins=[plugin, fixtures, watch])
     finally:
-        plugin.close_students()  # every worker is dead before anything is reported
+        with deferred_interrupts():
+            plugin.close_students()  # every worker is dead before anything is reported
+    if watch.error is not None or code == pytest.ExitCode.INTERRUPTED:
+        raise watch.error or KeyboardInterrupt()  # not "pytest could not run the checks"
     if state.errors:
         raise GraderError("the checks cannot run: " + "; ".join(state.errors))
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not state.results:
@@ -222,15 +333,14 @@ def _run_in_parallel(config: Config, intake: Intake, ids: tuple[str, ...], runti
         try:
             with _judge_threads(int(threads)):
                 parts = [_run_checks(config, intake, groups[0], runtime, public_only=public_only,
-                                     artifacts_dir=artifacts_dir, on_progress=None)]
+                                     artifacts_dir=artifacts_dir, on_progress=None,
+                                     on_interrupt=lambda: _terminate([p for p, _ in children]))]
             for proc, result in children:
                 proc.wait()
                 parts.append(_child_result(proc, result))
         finally:
-            for proc, _ in children:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
+            with deferred_interrupts():
+                stop_judges([proc for proc, _ in children])
     by_exercise: dict[str, list] = {}
     for c in (c for part in parts for c in part.checks):
         by_exercise.setdefault(c.exercise, []).append(c)
@@ -264,6 +374,34 @@ def _judge_threads(threads: int) -> Iterator[None]:
             torch.set_num_threads(before if before is not None else os.cpu_count() or 1)
 
 
+def stop_judges(procs: Sequence[subprocess.Popen], grace: float = JUDGE_GRACE_S) -> None:
+    """End parallel judges that still run (this run was interrupted, or failed): SIGTERM first,
+    so that each stops its workers and removes its folders (see :func:`judge_main`); whatever
+    is left after ``grace`` seconds is killed with its whole process tree, workers included."""
+    from grader.sandbox import reaper
+
+    running = _terminate(procs)
+    deadline = time.monotonic() + grace
+    for proc in running:
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            reaper.kill_tree(proc.pid)  # its launchers and workers first, then the judge
+            proc.wait()
+
+
+def _terminate(procs: Sequence[subprocess.Popen]) -> list[subprocess.Popen]:
+    """SIGTERM to each of ``procs`` still running (each judge then ends its own workers);
+    those."""
+    running = [p for p in procs if p.poll() is None]
+    for proc in running:
+        try:
+            proc.send_signal(signal.SIGTERM)
+        except OSError:
+            pass
+    return running
+
+
 def _child_result(proc: subprocess.Popen, result: Path) -> Report:
     try:
         outcome = pickle.loads(result.read_bytes())  # written by a judge process of ours
@@ -282,10 +420,14 @@ def judge_main(task: str, result: str) -> None:
     config, intake, group, runtime, public_only, artifacts_dir = pickle.loads(
         Path(task).read_bytes())
     try:
-        outcome: Any = _run_checks(config, intake, group, runtime, public_only=public_only,
-                                   artifacts_dir=artifacts_dir, on_progress=None)
+        with interrupts():
+            outcome: Any = _run_checks(config, intake, group, runtime, public_only=public_only,
+                                       artifacts_dir=artifacts_dir, on_progress=None)
     except GraderError as err:
         outcome = err
+    except Interrupted as err:  # its workers are dead: the caller stops the whole run
+        Path(result).write_bytes(pickle.dumps(err))
+        sys.exit(err.exit_code)
     Path(result).write_bytes(pickle.dumps(outcome))
 
 
@@ -323,6 +465,23 @@ def path_scrubber(submission: Path, config: Config, runtime: Runtime) -> Callabl
             text = text.replace(prefix + "/", "<python>/")
         return text
     return scrub
+
+
+def public_message(text: str, config: Config | None = None) -> str:
+    """An error message fit for a report a student reads: without the grading machine's paths
+    (the checkout, the interpreter, the temporary folders, the current folder) and control
+    characters. For messages of runs that stopped before a runtime existed."""
+    text = drop_temp_folders(printable(text))
+    places = {str(Path(__file__).resolve().parents[1]), tempfile.gettempdir(), os.getcwd(),
+              str(Path.home())}
+    if config is not None:
+        places.add(str(config.root))
+    for place in sorted(places - {"", "/"}, key=len, reverse=True):
+        text = text.replace(place + "/", "").replace(place, "<here>")
+    for prefix in sorted({sys.prefix, sys.base_prefix, sys.exec_prefix} - {"", "/"}, key=len,
+                         reverse=True):
+        text = text.replace(prefix + "/", "<python>/")
+    return text
 
 
 # One of dlgrade's temporary folders (``dlgrade-kfold-x1y2z3w4/``): the name, a last part of 8.

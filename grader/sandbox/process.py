@@ -187,7 +187,11 @@ class Worker:
         self.token = self.sandbox.token
         self.home = self.sandbox.home
         self.module_path = self.sandbox.module_path
-        self.logdir = Path(tempfile.mkdtemp(prefix=f"dlgrade-log-{exercise}-"))
+        try:
+            self.logdir = Path(tempfile.mkdtemp(prefix=f"dlgrade-log-{exercise}-"))
+        except BaseException:  # an interrupt between the two leaves no sandbox behind
+            self.sandbox.close()
+            raise
         self.log_path = self.logdir / "output.txt"
         self.proc: subprocess.Popen | None = None
         self.requests = self.answers = -1

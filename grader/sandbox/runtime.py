@@ -209,19 +209,33 @@ def prepare_runtime(config: Config) -> Runtime:
     if memory == "address space":
         limits["as"] = sb.memory_mb * 1024 * 1024
     isolation, notes = detect_isolation(config, memory)
-    engine = _engine_copy(config.ids)
+    made: dict = {"engine": _engine_copy(config.ids)}  # what to undo if anything below fails
+    try:
+        return _complete(config, made, isolation, (*notes, memory_note), limits, parent)
+    except BaseException:  # an interrupt too: the folders made so far go, modes come back
+        Runtime(**made).close()
+        raise
+
+
+def _complete(config: Config, made: dict, isolation: Isolation, notes: tuple[str, ...],
+              limits: dict, parent: Path | None) -> Runtime:
+    """:func:`prepare_runtime` once the engine copy exists; every folder it makes and mode it
+    changes is recorded in ``made`` (Runtime's fields) as it goes."""
+    sb = config.sandbox
+    engine = made["engine"]
     base = Runtime(python=sys.executable, limits=limits, threads=sb.threads,
                    output_limit=sb.output_limit_kb * 1024,
                    home_mb=sb.home_mb,
                    engine=engine, binds=_read_paths(engine), devices=_gpu_devices(),
                    cgroup_parent=parent, memory_mb=sb.memory_mb, max_tasks=sb.max_processes)
-    notes = (*notes, memory_note)
     runtime = replace(base, isolation=isolation)
     dirs, files = _hidden_material(config)
     private = _private_copy(dirs, files)
+    made["private"] = private
     restore: tuple[tuple[str, int], ...] = ()
     if isolation.dropped and not (isolation.namespaces or isolation.landlock):
         restore = _narrow_modes([*dirs, *files, *_git_dirs(config), *_bytecode_dirs()])
+        made["restore"] = restore
         notes = (*notes, "sandbox: neither namespaces nor Landlock hide the checkout: the "
                  "references, hidden checks, bytecode caches and .git are made readable by "
                  "root only for this run (modes restored afterwards)")

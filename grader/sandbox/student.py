@@ -226,7 +226,11 @@ class Student:
     def close(self) -> str:
         """Stop the worker (killing everything it started) and return all captured output."""
         # No waiting for a clean exit (0.5 s for a process that imported torch): the worker's
-        # output is unbuffered, so ending it loses nothing.
+        # output is unbuffered, so ending it loses nothing. A worker still starting in the
+        # background is ended first (the wait would be its whole start: an interrupted run
+        # must not wait for torch to import).
+        if self._warming is not None and self._worker is not None:
+            self._worker.sandbox.end()
         try:
             self._join_warming()
         except Exception:  # noqa: BLE001 - ending anyway; a check already said what failed
