@@ -655,3 +655,21 @@ def test_fail_open_as_root_with_landlock_and_uid_keeps_landlock(private_venv, sh
     out, err, _ = json.loads(run.stdout.strip().splitlines()[-1])
     assert out.split()[:2] == ["0", "0000000000000000"], (out, err)
     assert "PermissionError" in err  # the reference, refused by Landlock
+
+
+def test_a_batch_says_its_isolation_on_the_console_and_in_the_summary(tmp_path):
+    """The isolation in force is on grade-batch's console and summary page; without any
+    (``isolation: none``) both say so, and so does every submission's report."""
+    from grader.batch.driver import grade_batch, isolation_line
+
+    line = isolation_line(load_config(config_for(tmp_path, MODES["all"])))
+    assert line.startswith("sandbox isolation: ") and "seccomp" in line and "memory:" in line
+    root = tmp_path / "class"
+    (root / "alice").mkdir(parents=True)
+    shutil.copy(REPO / "solutions" / "kfold.py", root / "alice" / "kfold.py")
+    result = grade_batch(load_config(config_for(tmp_path, "none")), root, tmp_path / "out",
+                         exercises=["kfold"], jobs=1)
+    assert "isolation: NONE" in result.text()
+    assert "isolation: NONE" in (tmp_path / "out" / "summary.html").read_text()
+    shown = json.loads(next((tmp_path / "out" / "results").glob("*.json")).read_text())
+    assert "NO ISOLATION" in shown["results"]["output"]

@@ -38,6 +38,7 @@ class BatchResult:
     table: tuple[dict[str, str], ...]
     out: Path
     seconds: float
+    isolation: str = ""  # how the workers were isolated (grader.sandbox.runtime)
 
     @property
     def gradebook(self) -> Path:
@@ -57,7 +58,7 @@ class BatchResult:
             lines.append(f"{len(self.failed)} could not be graded: {', '.join(self.failed[:5])}"
                          + (", ..." if len(self.failed) > 5 else "")
                          + " (flag 'grading failed'; the reasons are on the summary page)")
-        lines += [*self.layout.notices,
+        lines += [*([self.isolation] if self.isolation else []), *self.layout.notices,
                   f"gradebook: {self.gradebook} ({len(self.table)} student(s))",
                   f"summary:   {self.summary}",
                   f"results:   {self.out / 'results'}/ (one JSON file per submission)"]
@@ -87,6 +88,7 @@ def grade_batch(config: Config, root: Path | str, out: Path | str, *,
     root, out = Path(root), Path(out)
     if out.resolve().is_relative_to(root.resolve()):
         raise GraderError(f"the output folder {out} must not be inside the batch root {root}")
+    isolation = isolation_line(config)  # fails closed before anything is graded
     found = layouts.find_submissions(root)
     results_dir = out / "results"
     names = resume.results_names([s.key for s in found.submissions])
@@ -136,11 +138,20 @@ def grade_batch(config: Config, root: Path | str, out: Path | str, *,
     write_atomic(out / "summary.html", summary.render(
         title=config.assignment, submissions=found.submissions, states=states, exercises=ids,
         exercise_points={ex: config.exercise(ex).points for ex in ids},
-        grader_version=version, notices=found.notices))
+        grader_version=version, notices=(isolation, *found.notices)))
     return BatchResult(
         layout=found, graded=tuple(t["key"] for t in tasks), unchanged=unchanged,
         failed=tuple(s.key for s in found.submissions if not states[s.key].get("ok")),
-        table=tuple(table), out=out, seconds=time.monotonic() - started)
+        table=tuple(table), out=out, seconds=time.monotonic() - started, isolation=isolation)
+
+
+def isolation_line(config: Config) -> str:
+    """The isolation every grading process of this batch gets here, in one line (raises
+    ``GraderError`` where there is none and the config does not say ``isolation: none``)."""
+    from grader.sandbox.runtime import detect_isolation
+
+    isolation, _ = detect_isolation(config)
+    return f"sandbox {isolation.summary()}"
 
 
 def _label(sub: layouts.Submission) -> str:
