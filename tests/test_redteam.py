@@ -39,7 +39,7 @@ def test_the_attack_table_is_complete():
     names = [a.name for a in ALL_ATTACKS]
     assert len(names) >= 40 and len(set(names)) == len(names)
     folders = {p.name for p in harness.ATTACKS_DIR.iterdir() if p.is_dir()}
-    assert folders == {a.name for a in ALL_ATTACKS if not a.source} - {""}, (
+    assert folders == {a.name for a in ALL_ATTACKS if not a.source and not a.like}, (
         "every folder of tests/redteam/attacks/ is listed in attacks.yml and vice versa")
     smoke = [a for a in ALL_ATTACKS if a.smoke]
     assert {a.group for a in smoke} == {a.group for a in ALL_ATTACKS}, "a smoke attack a group"
@@ -56,7 +56,8 @@ def test_the_attack_table_is_complete():
             text = a.file.read_text()
             keys = set(re.findall(r"\{\{([A-Z_]+)\}\}", text)) - {"LIB", "HIDDEN_KFOLD"}
             assert keys <= {"MARKER", "RESULTS_DIR", "SESSION_DIR", "TCP_PORT", "UDP_PORT",
-                            "UNIX_NAME", "CANARY", "HOME_MB", "DECOY"}, a.name
+                            "UNIX_NAME", "CANARY", "HOME_MB", "DECOY", "MEMORY_MB"}, a.name
+        assert a.expect in ("graded", "refusal") and (a.like is None or a.like in folders)
     for path in [harness.LIB, harness.HIDDEN_KFOLD, *harness.ATTACKS_DIR.glob("*/*.py")]:
         text = path.read_text()
         # what an attack reports is assembled at run time: a traceback that quotes the source

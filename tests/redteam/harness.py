@@ -75,13 +75,20 @@ REAPER = HERE / "reaper.py"
 LIB = ATTACKS_DIR / "_lib.py"
 HIDDEN_KFOLD = ATTACKS_DIR / "_kfold_hidden.py"  # a tampering attack's hidden implementation
 
-UNPRIVILEGED_UID = int(os.environ.get("DLGRADE_REDTEAM_UID", "65534"))
-WORKER_UIDS = (61000, 61999)  # sandbox.uid_range
+# Each session has uids of its own (a slot of SLOT_UIDS from SLOT_BASE, held with a lock file):
+# its workers' range (sandbox.uid_range) and, in user mode, the judge's uid (no account needed:
+# setpriv takes a number). A strict scan then watches only its own session's uids, so the red
+# team runs beside other suites that grade with the engine's default range (61000-61999).
+SLOT_BASE, SLOT_UIDS, SLOTS = 63000, 100, 20
+SLOT_LOCKS = "/run/dlgrade-redteam-slots"
+FIXED_UID = os.environ.get("DLGRADE_REDTEAM_UID")  # the judge's uid in user mode, if fixed
 HOME_MB = 16  # sandbox.home_mb in the harness config
+MEMORY_MB = 1024  # sandbox.memory_mb in the harness config (the memory hogs aim past it)
 FORBIDDEN = ("REDTEAM" + "-LEAK", "REDTEAM" + "-BREACH")
 SECRET_VAR = "DLGRADE_REDTEAM_SECRET"
 KNOWN_CHECKS = {"tcp_listener", "udp_listener", "unix_listener", "results_stable", "next_correct",
-                "next_stub", "heldout_differs", "canary_intact", "decoy_home", "decoy_process"}
+                "next_stub", "heldout_differs", "canary_intact", "decoy_home", "decoy_process",
+                "judge_keyring", "no_keys"}
 SCRATCH = Path(os.environ.get("DLGRADE_REDTEAM_TMP", tempfile.gettempdir()))
 UID_LOCK_DIRS = ("/run/dlgrade-uids", "/tmp/dlgrade-uids")  # the engine's uid leases
 MARKERS: set[str] = set()  # every attack's marker in this process (lanes run side by side)
@@ -135,10 +142,15 @@ class Attack:
     markers: tuple[str, ...] = ()
     timeout: float = 120.0
     smoke: bool = False  # in the subset `make test` runs
+    isolation: tuple[str, ...] | None = None  # sandbox.isolation for this attack only
+    private: bool = False  # as root: the session's folder (checkout, venv) mode 0700 meanwhile
+    expect: str = "graded"  # or "refusal": the judge must refuse to grade (fail closed)
+    stall: float | None = None  # the judge may take at most this many seconds more than the stub
+    like: str | None = None  # grade the file of that attack (another configuration of it)
 
     @property
     def file(self) -> Path | None:
-        return None if self.source else ATTACKS_DIR / self.name / f"{self.exercise}.py"
+        return None if self.source else ATTACKS_DIR / (self.like or self.name) / f"{self.exercise}.py"
 
 
 def load_attacks(path: Path = TABLE) -> list[Attack]:
@@ -148,6 +160,8 @@ def load_attacks(path: Path = TABLE) -> list[Attack]:
         entry = dict(entry)
         for key in ("checks", "must_lose", "markers"):
             entry[key] = tuple(entry.get(key, ()))
+        if entry.get("isolation") is not None:
+            entry["isolation"] = tuple(entry["isolation"])
         if "source" not in entry:
             entry.setdefault("base", "stub")
         attacks.append(Attack(**entry))
@@ -174,7 +188,8 @@ MODES = {m.name: m for m in (
          "normal user, Landlock + namespaces"),
     Mode("user-landlock", True, ("landlock",), "normal user, Landlock only"),
     Mode("user-namespaces", True, ("namespaces",), "normal user, namespaces only"),
-    Mode("user-none", True, (), "normal user, neither"),
+    Mode("user-none", True, ("none",), "normal user, sandbox.isolation: none"),
+    Mode("root-landlock-uid", False, ("landlock", "uid"), "root, uid + Landlock (a container)"),
 )}
 
 
@@ -490,8 +505,11 @@ class Session:
         a copy of its pristine clone (bytecode caches and all) sharing its stub baselines."""
         self.mode = mode
         self.keep = keep or bool(os.environ.get("DLGRADE_REDTEAM_KEEP"))
-        self.uid = UNPRIVILEGED_UID if mode.user else 0
-        self.gid = UNPRIVILEGED_UID if mode.user else 0
+        base, self._slot_fd = take_slot()
+        self.worker_uids = (base, base + SLOT_UIDS - 2)  # this session's sandbox.uid_range
+        judge = int(FIXED_UID) if FIXED_UID else base + SLOT_UIDS - 1
+        self.uid = judge if mode.user else 0
+        self.gid = judge if mode.user else 0
         self.dir = Path(tempfile.mkdtemp(prefix=f"redteam-{mode.name}-", dir=SCRATCH))
         self.dir.chmod(0o711)  # the judge user may pass through, nobody may list it
         self.private = self.dir / "private"  # root only: pristine copies
@@ -515,6 +533,8 @@ class Session:
                 self._make_clone()
             else:
                 subprocess.run(["cp", "-a", str(template.pristine), str(self.clone)], check=True)
+                if mode.user:  # this session's judge owns its checkout
+                    _chown_tree(self.clone, self.uid, self.gid)
                 self.commit = template.commit
             self._make_venv()
             self._write_config()
@@ -612,6 +632,8 @@ class Session:
         sandbox = raw.setdefault("sandbox", {}) or {}
         raw["sandbox"] = sandbox
         sandbox["home_mb"] = HOME_MB
+        sandbox["memory_mb"] = MEMORY_MB
+        sandbox["uid_range"] = list(self.worker_uids)
         if self.mode.isolation is not None:
             sandbox["isolation"] = list(self.mode.isolation)
         ex = raw["exercises"]
@@ -628,6 +650,18 @@ class Session:
         self.config = folder / "autograder.yml"
         self.config.write_text(yaml.safe_dump(raw, sort_keys=False))
         self.config.chmod(0o644)
+        self.config_raw = raw
+
+    def attack_config(self, attack: Attack, run: Path) -> Path:
+        """The config an attack is graded with: the session's, or with its own isolation."""
+        if attack.isolation is None:
+            return self.config
+        raw = {**self.config_raw, "sandbox": {**self.config_raw["sandbox"],
+                                              "isolation": list(attack.isolation)}}
+        path = run / "autograder.yml"
+        path.write_text(yaml.safe_dump(raw, sort_keys=False))
+        path.chmod(0o644)
+        return path
 
     def judge_prefix(self) -> list[str]:
         if not self.mode.user:
@@ -678,6 +712,15 @@ class Session:
             shutil.rmtree(self.dir, ignore_errors=True)
         if self._own_registry:
             self.registry.close()
+        if getattr(self, "_slot_fd", None) is not None:
+            os.close(self._slot_fd)
+            self._slot_fd = None
+
+    @property
+    def watched_uids(self) -> set[int]:
+        """The uids only this session's judges and workers use."""
+        uids = set(range(self.worker_uids[0], self.worker_uids[1] + 1))
+        return uids | ({self.uid} if self.mode.user else set())
 
     # runs ------------------------------------------------------------------------------------
     def _run_dir(self, label: str) -> Path:
@@ -702,9 +745,11 @@ class Session:
         return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(home),
                 "TMPDIR": str(run / "tmp"), SECRET_VAR: self.secret}
 
-    def judge_run(self, run: Path, exercise: str, timeout: float) -> dict:
+    def judge_run(self, run: Path, exercise: str, timeout: float,
+                  config: Path | None = None) -> dict:
         results = run / "results"
-        argv = [*self.judge_prefix(), str(self.python), "-m", "grader", "--config", str(self.config),
+        argv = [*self.judge_prefix(), str(self.python), "-m", "grader", "--config",
+                str(config or self.config),
                 "grade", str(run / "submission"), "--exercises", exercise,
                 "--results", str(results / "results.json"), "--junit", str(results / "junit.xml")]
         return {"argv": argv, "cwd": str(self.clone), "env": self.judge_env(run),
@@ -818,12 +863,14 @@ class Session:
             values = {"MARKER": marker, "RESULTS_DIR": str(run / "results"),
                       "SESSION_DIR": str(self.dir), "TCP_PORT": str(listeners.tcp_port),
                       "UDP_PORT": str(listeners.udp_port), "UNIX_NAME": listeners.unix_name,
-                      "CANARY": str(canary), "HOME_MB": str(HOME_MB), "DECOY": decoy}
+                      "CANARY": str(canary), "HOME_MB": str(HOME_MB), "DECOY": decoy,
+                      "MEMORY_MB": str(MEMORY_MB)}
             for name, data in self.source_text(attack, values).items():
                 (run / "submission" / name).write_bytes(data)
                 (run / "submission" / name).chmod(0o644)
             if "decoy_home" in attack.checks or "decoy_process" in attack.checks:
-                other_uid, lease = (self.uid, None) if self.mode.user else lease_decoy_uid()
+                other_uid, lease = ((self.uid, None) if self.mode.user
+                                    else lease_decoy_uid(self.worker_uids))
                 leases.append(lease)
                 for parent in (run / "tmp", Path("/tmp")):
                     home = parent / f"dlgrade-{attack.exercise}-decoy{decoy}"
@@ -849,7 +896,8 @@ class Session:
             sub_before = snapshot_tree(run / "submission")
             tmp_before = list_shared_tmp()
 
-            runs = [self.judge_run(run, attack.exercise, attack.timeout)]
+            runs = [self.judge_run(run, attack.exercise, attack.timeout,
+                                   self.attack_config(attack, run))]
             follow: list[tuple[str, Path]] = []
             for check, source in (("next_correct", self.clone / "solutions" / "kfold.py"),
                                   ("next_stub", self.clone / "assignments" / "kfold.py")):
@@ -858,19 +906,34 @@ class Session:
                     shutil.copy(source, nrun / "submission" / "kfold.py")
                     runs.append(self.judge_run(nrun, "kfold", 120))
                     follow.append((check, nrun))
-            ranges = [list(WORKER_UIDS), [UNPRIVILEGED_UID, UNPRIVILEGED_UID]]
+            ranges = [list(self.worker_uids)] + ([[self.uid, self.uid]] if self.mode.user else [])
             spec = {"runs": runs, "markers": [marker],  # a source's markers now contain it
                     "watch_s": 3 if "results_stable" in attack.checks else 0, "linger_s": 2,
                     "always_linger": bool(os.environ.get("DLGRADE_REDTEAM_LINGER")),
                     "scan_uids": ranges,
                     "ignore_pids": [decoy_proc.pid] if decoy_proc else []}
-            report = self.reap(spec, sum(r["timeout"] for r in runs) + 10)
+            if "judge_keyring" in attack.checks:  # the judge's session holds a secret key
+                spec["keyring"] = {"name": f"dlgrade-redteam-{marker}", "payload": self.secret,
+                                   "owner": self.uid}
+            private = attack.private and not self.mode.user
+            if private:  # an instructor's home: no worker uid can enter the checkout or venv
+                self.dir.chmod(0o700)
+            try:
+                report = self.reap(spec, sum(r["timeout"] for r in runs) + 10)
+            finally:
+                if private:
+                    self.dir.chmod(0o711)
             graded = self.parse(run, report["runs"][0])
             out.score = graded.score
             out.notices = str((graded.results or {}).get("output", ""))[:2000] \
                 if isinstance(graded.results, dict) else ""
-            self._judge_checks(attack, graded, stub, out, [self.secret, *decoy_tokens])
+            if attack.expect == "refusal":
+                self._refusal_checks(graded, out, [self.secret, *decoy_tokens])
+            else:
+                self._judge_checks(attack, graded, stub, out, [self.secret, *decoy_tokens])
             self._leftover_checks(graded.report, out)
+            if "no_keys" in attack.checks:
+                self._key_checks(marker, out)
             for i, (check, nrun) in enumerate(follow, start=1):
                 self._follow_check(check, self.parse(nrun, report["runs"][i]), out)
             if decoys:
@@ -896,12 +959,50 @@ class Session:
         return out
 
     # the checks ----------------------------------------------------------------------------
+    def _refusal_checks(self, graded: Graded, out: Outcome, secrets_: list[str]) -> None:
+        """Fail closed: no mechanism works in this configuration, so the judge must refuse to
+        grade (exit 2, one line saying why and how to fix it), and the results file it writes
+        says it could not run and pays nothing."""
+        stderr = graded.stderr.decode(errors="replace").strip().splitlines()
+        if graded.timed_out or graded.returncode != 2:
+            out.fail(f"the judge did not refuse: exit {graded.returncode} "
+                     f"({' | '.join(stderr[-2:])[:300]})")
+        elif len(stderr) != 1 or "no sandbox mechanism works here" not in stderr[0]:
+            out.fail(f"the refusal is not one line saying why: {stderr[-3:]!r}"[:500])
+        if isinstance(graded.results, dict) and (graded.score or graded.tests
+                                                 or "could not run" not in
+                                                 str(graded.results.get("output"))):
+            out.fail(f"results.json after a refusal: {str(graded.results)[:300]}")
+        text = graded.text()
+        for needle in (*FORBIDDEN, *secrets_):
+            if needle and needle in text:
+                out.fail("the attack ran: its report reached the judge's output")
+
+    def _key_checks(self, marker: str, out: Outcome) -> None:
+        """No key the attack made is left in the kernel (``/proc/keys``: the attack opens its
+        keys' permissions, so that root sees them there as any later worker would)."""
+        try:
+            with open("/proc/keys") as f:
+                left = [line.strip() for line in f if marker in line]
+        except OSError:
+            return
+        if left:
+            out.fail(f"{len(left)} key(s) left in the kernel's keyrings: {left[:2]}")
+            sys.path.insert(0, str(REPO))
+            from grader.sandbox import keyring  # remove them for the next attack
+
+            for uid in self.watched_uids:
+                keyring.clear_uid(uid)
+
     def _judge_checks(self, attack: Attack, graded: Graded, stub: Graded, out: Outcome,
                       secrets_: list[str]) -> None:
         if graded.timed_out:
             out.fail(f"the judge did not finish within {attack.timeout:g} s")
         if graded.stopped:
             out.fail("the judge was stopped (SIGSTOP or a tracer) during grading")
+        if attack.stall is not None and graded.seconds > stub.seconds + attack.stall:
+            out.fail(f"the judge took {graded.seconds:.1f} s, the stub {stub.seconds:.1f} s: "
+                     f"more than {attack.stall:g} s over (a stall)")
         if graded.returncode != 0:
             tail = graded.stderr.decode(errors="replace").strip().splitlines()[-3:]
             out.fail(f"the judge exited with code {graded.returncode}: " + " | ".join(tail)[:400])
@@ -948,7 +1049,7 @@ class Session:
                         f"pid {p['pid']} uid {p['uid']} {p['cmdline'][:80]!r}" for p in procs[:3]))
             procs = groups.get("uid") or []
             if procs:
-                text = (f"{len(procs)} new process(es) of a worker uid or the unprivileged user "
+                text = (f"{len(procs)} new process(es) of this session's worker uids or judge "
                         f"{when}: " + "; ".join(f"pid {p['pid']} uid {p['uid']} "
                                                 f"{p['cmdline'][:60]!r}" for p in procs[:3]))
                 (out.fail if strict() else out.notes.append)(text)
@@ -977,14 +1078,14 @@ class Session:
                 out.fail(f"the judge's TMPDIR is not empty after the run: {left[:5]}")
         after = list_shared_tmp()
         new = {p: uid for p, uid in after.items() if p not in tmp_before}
-        watched = {UNPRIVILEGED_UID, *range(WORKER_UIDS[0], WORKER_UIDS[1] + 1)}
+        watched = self.watched_uids  # this session's own: no other run uses them
         others = MARKERS - {marker}
         for path, uid in sorted(new.items()):
             if marker in path:
                 out.fail(f"left behind: {path} (uid {uid})")
             elif any(m in path for m in others):
                 continue  # another lane's attack: its own test says so
-            elif uid in watched or strict():
+            elif uid in watched:
                 text = f"new in {os.path.dirname(path)}: {path} (uid {uid})"
                 (out.fail if strict() else out.notes.append)(text)
         for path in new:  # remove what the attack left (never what others made)
@@ -1099,14 +1200,29 @@ class Session:
                 path.unlink(missing_ok=True)
 
 
-def lease_decoy_uid() -> tuple[int, int | None]:
+def take_slot() -> tuple[int, int]:
+    """A slot of uids no other session on this machine holds: (its first uid, the lock's fd)."""
+    os.makedirs(SLOT_LOCKS, mode=0o700, exist_ok=True)
+    for slot in range(SLOTS):
+        fd = os.open(os.path.join(SLOT_LOCKS, str(slot)), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                     0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        return SLOT_BASE + slot * SLOT_UIDS, fd
+    raise HarnessError(f"all {SLOTS} red-team uid slots are taken")
+
+
+def lease_decoy_uid(uids: tuple[int, int]) -> tuple[int, int | None]:
     """A uid of the range for "another worker" (as root), leased the way the engine leases its
     workers' uids (an flock'ed file per uid in its root-only folder), so that the judge under
     test neither uses it nor sweeps its processes, as with a concurrent judge's worker."""
     folder = next((d for d in UID_LOCK_DIRS if os.path.isdir(d)), None)
     if folder is None:
-        return WORKER_UIDS[1], None
-    for uid in range(WORKER_UIDS[1], WORKER_UIDS[0] - 1, -1):
+        return uids[1], None
+    for uid in range(uids[1], uids[0] - 1, -1):
         fd = os.open(os.path.join(folder, str(uid)), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -16,7 +16,8 @@ Spec::
      "watch_s": seconds,             # hash run 0's files again this long after it exited
      "linger_s": seconds,            # look again this long after run 0 when something was left
      "scan_uids": [[first, last], ...], "ignore_pids": [...],
-     "others_file": path}             # pids of other lanes' reapers, one a line
+     "others_file": path,             # pids of other lanes' reapers, one a line
+     "keyring": {"name": str, "payload": str, "owner": uid}}  # optional: see judge_keyring
 
 The first run is the attack; later runs (a correct submission graded right after, say) start
 while whatever the attack left is still alive. At the end everything in this process's tree and
@@ -217,10 +218,41 @@ def leftovers(spec: dict, before: dict, ignore: set[int]) -> dict[str, list[dict
             for name, group in (("tree", tree), ("marked", mark), ("uid", uids))}
 
 
+SYS_ADD_KEY = {"x86_64": 248, "aarch64": 217}
+SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}
+KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CHOWN, KEYCTL_SETPERM = 1, 4, 5
+KEY_SPEC_SESSION_KEYRING = -3
+# possessor: everything; the key's user: view, read, search (as a login's credential cache)
+KEY_PERM = 0x3F000000 | 0x00010000 | 0x00020000 | 0x00080000
+
+
+def judge_keyring(libc: ctypes.CDLL, spec: dict) -> None:
+    """Put this process (and so the judges it starts) in a session keyring of its own holding
+    a key whose payload is the judge's secret, owned by the judge's user: what an ssh login, a
+    systemd service or a container runtime gives a judge (Kerberos KEYRING: caches)."""
+    machine = os.uname().machine
+    libc.syscall.restype = ctypes.c_long
+    keyctl = lambda *a: libc.syscall(ctypes.c_long(SYS_KEYCTL[machine]), *a)  # noqa: E731
+    if keyctl(ctypes.c_long(KEYCTL_JOIN_SESSION_KEYRING), ctypes.c_void_p(None)) < 0:
+        raise OSError(ctypes.get_errno(), "keyctl(JOIN_SESSION_KEYRING)")
+    payload = spec["payload"].encode()
+    key = libc.syscall(ctypes.c_long(SYS_ADD_KEY[machine]), b"user", spec["name"].encode(),
+                       payload, ctypes.c_size_t(len(payload)),
+                       ctypes.c_long(KEY_SPEC_SESSION_KEYRING))
+    if key < 0:
+        raise OSError(ctypes.get_errno(), "add_key")
+    if spec.get("owner"):
+        keyctl(ctypes.c_long(KEYCTL_CHOWN), ctypes.c_long(key), ctypes.c_long(spec["owner"]),
+               ctypes.c_long(-1))
+    keyctl(ctypes.c_long(KEYCTL_SETPERM), ctypes.c_long(key), ctypes.c_long(KEY_PERM))
+
+
 def main() -> int:
     spec = json.load(sys.stdin)
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    if spec.get("keyring"):
+        judge_keyring(libc, spec["keyring"])
     markers = list(spec.get("markers", []))
     ignore = set(spec.get("ignore_pids", []))
     report = {"runs": []}
