@@ -1,22 +1,21 @@
-"""The red-team suite (issue 12): every adversarial submission of tests/redteam/attacks.yml,
+"""The red-team suite (issues 12 and 19): every adversarial submission of tests/redteam/attacks.yml,
 graded by a real judge in each mode, must get no more than the stub, leave a valid report, no
-process, no file and an unchanged checkout (see tests/redteam/harness.py for every check).
+process, no file, no key and an unchanged checkout (see tests/redteam/harness.py for every
+check); an attack that expects a refusal must be refused.
 
 The attacks run when ``DLGRADE_REDTEAM=1`` and the tests run as root (the judge runs as root,
-and as an unprivileged user through setpriv): ``make redteam``, or
+and as an unprivileged user through setpriv): ``make test`` runs them all in a lane of their
+own, strict, one at a time a mode; ``make redteam`` two at a time; or
 
     DLGRADE_REDTEAM=1 .venv/bin/python -m pytest -q tests/test_redteam.py
 
 ``DLGRADE_REDTEAM=smoke`` runs the attacks marked ``smoke`` in attacks.yml only (one or two a
-group, on kfold): ``make test`` does, in both modes, beside the other suites. The whole table
-(53 attacks, two modes: about 6 min on 2 cores alone) does not fit in CI's 20 minutes beside
-them.
-
-``DLGRADE_REDTEAM_MODES=root`` (or ``user``) runs one mode (CI runs the two as two jobs);
+group, on kfold). ``DLGRADE_REDTEAM_MODES=root`` (or ``user``) runs one mode;
 ``DLGRADE_REDTEAM_WORKTREE=1`` grades the working tree instead of what is committed;
 ``DLGRADE_REDTEAM_KEEP=1`` keeps the scratch folders; ``DLGRADE_REDTEAM_STRICT=1`` (set when
-``CI`` is) also fails on any new process of a worker uid or new file in /tmp, whoever made it.
-docs/security.md's table comes from ``python -m tests.redteam.table``.
+``CI`` is) also fails on any new process or new entry of /tmp, /var/tmp, /dev/shm of the
+session's own uids (each session has a slot of uids of its own, so other suites grading
+meanwhile are not counted). docs/security.md's table comes from ``python -m tests.redteam.table``.
 """
 
 from __future__ import annotations
@@ -42,7 +41,8 @@ def test_the_attack_table_is_complete():
     assert folders == {a.name for a in ALL_ATTACKS if not a.source and not a.like}, (
         "every folder of tests/redteam/attacks/ is listed in attacks.yml and vice versa")
     smoke = [a for a in ALL_ATTACKS if a.smoke]
-    assert {a.group for a in smoke} == {a.group for a in ALL_ATTACKS}, "a smoke attack a group"
+    assert {a.group for a in smoke} == {a.group for a in ALL_ATTACKS if a.exercise == "kfold"}, (
+        "a smoke attack a group (of the groups with a kfold attack)")
     assert all(a.exercise == "kfold" for a in smoke), "the smoke set needs one stub baseline"
     exercises = {p.parent.name for p in (harness.REPO / "grader" / "exercises").glob("*/probes.py")}
     for a in ALL_ATTACKS:

@@ -14,7 +14,9 @@ checked once per session), a fresh ``TMPDIR`` and a secret in its environment, u
 :mod:`tests.redteam.reaper` (a child subreaper: every process the run leaves behind ends up in
 its tree), and checks:
 
-- the judge exited with code 0, in time, and was never stopped;
+- the judge exited with code 0, in time (a ``stall`` attack: within that many seconds of the
+  stub's grading), and was never stopped; an attack that expects a ``refusal`` (no mechanism
+  works in its configuration) instead: exit code 2, one line saying why, no score;
 - results.json parses and lists the stub's checks (names, max_scores); its score is at most the
   stub's (unless the attack says ``score: any``); junit.xml parses;
 - the secret (``DLGRADE_REDTEAM_SECRET``), ``REDTEAM-LEAK`` / ``REDTEAM-BREACH`` (what an attack
@@ -24,11 +26,12 @@ its tree), and checks:
   command line or environment) when the judge exits, and again 2 s later when anything was there
   (when nothing was, nothing can come later: every orphan lands in the tree;
   ``DLGRADE_REDTEAM_LINGER=1`` looks again after every run all the same); new processes of
-  the worker uids (61000-61999, ``nobody``) or of the unprivileged user fail the attack in strict
-  mode (``CI`` or ``DLGRADE_REDTEAM_STRICT=1``) and are noted otherwise (a shared machine runs
-  other people's workers);
+  the session's own uids (its workers' range and, in user mode, its judge's uid: a slot of
+  uids from 63000 that no other run uses) fail the attack in strict mode (``CI`` or
+  ``DLGRADE_REDTEAM_STRICT=1``) and are noted otherwise;
 - no file left: the judge's ``TMPDIR`` is empty; no new entry of /tmp, /var/tmp, /dev/shm carries
-  the marker (strict mode: no new entry at all, whoever owns it);
+  the marker (strict mode: nor belongs to the session's uids);
+- no key left (``no_keys``): ``/proc/keys`` shows none of the attack's keys;
 - the checkout unchanged: every entry of the clone, ``.git`` included (path, type, size, mtime,
   mode, owner, link count, sha256); the venv's site-packages unchanged (every folder's entries,
   mtime, owner and mode, and the files at its top: a worker is never root, and the files below
@@ -105,8 +108,9 @@ class HarnessError(RuntimeError):
 
 
 def strict() -> bool:
-    """``DLGRADE_REDTEAM_STRICT=1`` or ``0`` when set (``make test`` sets 0: other suites run
-    beside it, with workers of the same uids and files in /tmp), else whether ``CI`` is set."""
+    """``DLGRADE_REDTEAM_STRICT=1`` or ``0`` when set, else whether ``CI`` is set. Strict mode
+    watches only the session's own uids, markers and files, so other suites may grade beside
+    it (``make test`` runs it so)."""
     value = os.environ.get("DLGRADE_REDTEAM_STRICT")
     if value is not None:
         return value not in ("", "0")
@@ -827,6 +831,9 @@ class Session:
         text = text.replace("# {{HIDDEN_KFOLD}}", HIDDEN_KFOLD.read_text())
         for key, value in values.items():
             text = text.replace("{{" + key + "}}", value)
+        # {{REPEAT:text:count}}: a long text without a long file in the repository
+        text = re.sub(r"\{\{REPEAT:([^:}]*):(\d+)\}\}", lambda m: m.group(1) * int(m.group(2)),
+                      text)
         leftover = re.findall(r"\{\{[A-Z_]+\}\}", text)
         if leftover:
             raise HarnessError(f"{attack.name}: unknown template keys {sorted(set(leftover))}")

@@ -1,17 +1,11 @@
-"""Every call raises with a megabyte of /a/a/a... as its message, and the worker's own cut of
-messages is undone first (it runs in the submission's process: a claim, not a limit)."""
-import sys as _sys
-
-_TEXT = "/a" * (1 << 19) + "/dlgrade-" + "a-" * 1000
-_worker = _sys.modules.get("grader.sandbox.worker") or _sys.modules.get("__main__")
-if _worker is not None and hasattr(_worker, "_safe_str"):
-    _worker._safe_str = lambda err: str(err)
-    _worker._student_trace = lambda err, path: _TEXT
+"""Every call raises, from a line of a megabyte of /a/a/a...: the worker cuts an exception's
+message, but the traceback quotes the student's line whole (and the worker is the submission's
+process: what it cuts is a claim, not a limit). The judge scrubbed it in quadratic time."""
 
 
 def kfold_indices(n_samples, k, *, shuffle=False, seed=None):
-    raise ValueError(_TEXT)
+    raise ValueError("see this line") if n_samples or True else "{{REPEAT:/a:500000}}/dlgrade-"
 
 
 def iterated_kfold_indices(n_samples, k, repeats, *, seed=None):
-    raise ValueError(_TEXT)
+    raise ValueError("see this line") if n_samples or True else "{{REPEAT:/a:500000}}/dlgrade-"

@@ -14,8 +14,8 @@ try:
             _os.write(_fd, _chunk)
         _fds.append(_fd)
         _held += 8
+        if _held > _LIMIT and _held - 8 <= _LIMIT:  # said at once: the worker may die next
+            breach("held %d MB in memfds, over the %d MB limit" % (_held, _LIMIT))
 except Exception as _err:
     print("stopped at %d MB: %s" % (_held, _err), flush=True)
-if _held > _LIMIT:
-    breach("held %d MB in memfds, over the %d MB limit" % (_held, _LIMIT))
 arm(globals())
