@@ -99,3 +99,64 @@ def pools(request):
 def test_attack_is_contained(mode, attack, pools):
     outcome = pools(mode).outcome(attack)
     assert outcome.held, outcome.summary()
+
+
+# -- strict mode beside other suites (issue 19): only the session's own uids, markers, files ------
+
+def test_strict_mode_fails_on_the_sessions_own_leftovers_only(tmp_path, monkeypatch):
+    """A new /tmp entry of the session's uids or with the attack's marker fails the attack in
+    strict mode; one of another uid (another suite grading meanwhile) does not."""
+    import types
+
+    run = tmp_path / "run"
+    (run / "tmp").mkdir(parents=True)
+    fake = types.SimpleNamespace(watched_uids={63000, 63001})
+    before = {"/tmp/old": 0}
+    after = {"/tmp/old": 0, "/tmp/other-suite": 61005, "/tmp/pytest-of-root": 0,
+             "/tmp/left-by-worker": 63001, "/var/tmp/x-rtmarker": 0}
+    monkeypatch.setattr(harness, "list_shared_tmp", lambda: dict(after))
+    monkeypatch.setenv("DLGRADE_REDTEAM_STRICT", "1")
+    out = harness.Outcome("a", "root")
+    harness.Session._file_checks(fake, run, [], before, "rtmarker", out)
+    assert any("/tmp/left-by-worker" in f for f in out.failures)
+    assert any("x-rtmarker" in f for f in out.failures)
+    assert not any("other-suite" in f or "pytest-of-root" in f for f in out.failures + out.notes)
+    monkeypatch.setenv("DLGRADE_REDTEAM_STRICT", "0")
+    out = harness.Outcome("a", "root")
+    harness.Session._file_checks(fake, run, [], before, "rtmarker", out)
+    assert any("left-by-worker" in n for n in out.notes)
+    assert [f for f in out.failures if "x-rtmarker" in f]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="starts processes under other uids")
+def test_the_reaper_counts_new_processes_of_the_watched_uids_only():
+    import subprocess
+    import time
+
+    from tests.redteam import reaper
+
+    before = reaper.processes()
+    mine = subprocess.Popen(["sleep", "30"], user=63050, group=63050, extra_groups=[])
+    other = subprocess.Popen(["sleep", "30"], user=61998, group=61998, extra_groups=[])
+    try:
+        time.sleep(0.2)
+        found = reaper.by_uid([[63000, 63098]], before, set())
+        assert str(mine.pid) in found and str(other.pid) not in found
+    finally:
+        for proc in (mine, other):
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the slots' locks are root's")
+def test_sessions_side_by_side_get_uid_slots_of_their_own():
+    first, fd1 = harness.take_slot()
+    second, fd2 = harness.take_slot()
+    try:
+        assert first != second and abs(first - second) >= harness.SLOT_UIDS
+    finally:
+        os.close(fd1)
+    again, fd3 = harness.take_slot()
+    os.close(fd2)
+    os.close(fd3)
+    assert again == first  # given back when its session closes
