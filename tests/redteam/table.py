@@ -5,9 +5,12 @@
     .venv/bin/python -m tests.redteam.table --details --json build/redteam.json
 
 Run as root (the judge runs as root, and as an unprivileged user through setpriv). The modes:
-as root with every mechanism, as root with ``isolation: [uid]`` only (a Docker container
-without namespaces), and as a normal user with ``[landlock, namespaces]``, ``[landlock]``,
-``[namespaces]`` and ``[]``. A cell is ✔ when every check of the attack held (see
+as root with every mechanism, as root with ``isolation: [landlock, uid]`` and ``[uid]`` (what a
+container gives: no namespaces; Landlock where its seccomp profile lets it through), and as a
+normal user with ``[landlock, namespaces]``, ``[landlock]``, ``[namespaces]`` and ``none`` (no
+isolation on purpose: grading refuses otherwise). An attack with an ``isolation`` of its own
+(the fail-open configurations) is graded with it in every column. A cell is ✔ when every check
+of the attack held (see
 :mod:`tests.redteam.harness`), ✘ when one did not; ``--details`` lists why under the table.
 Each mode has its own scratch clone, restored from a pristine copy after any attack that
 changed it, so an attack never sees another's damage.
@@ -23,11 +26,12 @@ from pathlib import Path
 
 from tests.redteam.harness import MODES, HarnessError, Outcome, Pool, load_attacks, skip_reason
 
-TABLE_MODES = ("root", "root-uid", "user-landlock-namespaces", "user-landlock", "user-namespaces",
-               "user-none")
-HEADERS = {"root": "root", "root-uid": "root, uid only", "user": "user",
-           "user-landlock-namespaces": "user, Landlock + ns", "user-landlock": "user, Landlock",
-           "user-namespaces": "user, ns", "user-none": "user, neither"}
+TABLE_MODES = ("root", "root-landlock-uid", "root-uid", "user-landlock-namespaces",
+               "user-landlock", "user-namespaces", "user-none")
+HEADERS = {"root": "root", "root-landlock-uid": "root, uid + Landlock", "root-uid": "root, uid only",
+           "user": "user", "user-landlock-namespaces": "user, Landlock + ns",
+           "user-landlock": "user, Landlock", "user-namespaces": "user, ns",
+           "user-none": "user, none"}
 
 
 def main(argv: list[str] | None = None) -> int:
