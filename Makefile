@@ -1,7 +1,7 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   grade the reference solutions and the stubs with the repository's autograder.yml
 #   make test   run the framework's tests (what .ci/run calls)
-#   make redteam  the whole red team alone, two attacks at a time (make test runs it one at a time)
+#   make redteam  the whole red team alone (make test runs it beside the other suites)
 #   make mutants  the slow suite: mutation testing of the references (its smoke test is in make test)
 # The virtual environment is made with the system python3 when there is one, so that the
 # sandbox's unprivileged worker user can start the same interpreter.
@@ -34,13 +34,13 @@ demo: $(STAMP)
 # on one worker at a time, so fewer lanes leave the cores idle. It says where each lane logs
 # (build/test-<lane>.log) and prints a line as each ends. One lane is the whole red team
 # (tests/test_redteam.py: every attack of tests/redteam/attacks.yml, graded by a judge as root,
-# then as an unprivileged user, strict, one attack at a time a mode): strict mode watches only
+# then as an unprivileged user, strict, two attacks at a time a mode): strict mode watches only
 # its own sessions' uids, markers and files, so it runs beside the other lanes. It skips, saying
 # why, where it cannot run (not root). CI has 90 minutes; the suite aims at 30 on 2 cores.
 test: $(STAMP)
 	@tests/lanes.sh $(BIN)/python
 
-# The red team alone and strict, two lanes a mode (faster than make test's one).
+# The red team alone and strict, two attacks at a time a mode (as make test runs it).
 # DLGRADE_REDTEAM_MODES=root (or user) runs one mode.
 redteam: $(STAMP)
 	DLGRADE_REDTEAM=1 DLGRADE_REDTEAM_STRICT=1 $(BIN)/python -m pytest -q -rs tests/test_redteam.py

@@ -5,7 +5,7 @@ check); an attack that expects a refusal must be refused.
 
 The attacks run when ``DLGRADE_REDTEAM=1`` and the tests run as root (the judge runs as root,
 and as an unprivileged user through setpriv): ``make test`` runs them all in a lane of their
-own, strict, one at a time a mode; ``make redteam`` two at a time; or
+own, strict, two at a time a mode; ``make redteam`` runs them alone; or
 
     DLGRADE_REDTEAM=1 .venv/bin/python -m pytest -q tests/test_redteam.py
 
