@@ -33,6 +33,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GraderError as err:
         print(f"dlgrade: error: {err}", file=sys.stderr)
         return CANNOT_RUN
+    except ModuleNotFoundError as err:
+        if not (err.name or "").startswith("grader."):
+            raise
+        # A student release ships the engine's student side only (its MANIFEST lists it).
+        command = args.run.__name__.removeprefix("cmd_").replace("_", "-")
+        print(f"dlgrade: error: `dlgrade {command}` is an instructor command and this "
+              f"installation does not include it ({err.name} is not part of the student "
+              "release); `dlgrade check EXERCISE` runs the public checks", file=sys.stderr)
+        return CANNOT_RUN
     except KeyboardInterrupt:
         print("dlgrade: interrupted", file=sys.stderr)
         return 130

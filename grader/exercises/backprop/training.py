@@ -65,12 +65,11 @@ def predicted_classes(params: dict[str, np.ndarray], X: np.ndarray) -> np.ndarra
     """The class (N,) the network ``params`` (validated float64 weights; a ReLU between layers,
     as the contract's MLP) predicts for each row of ``X``: the largest of its scores."""
     h = np.asarray(X, dtype=np.float64)
-    n_layers = count_layers(params)
+    last = count_layers(params)
     with np.errstate(over="ignore", invalid="ignore"):  # huge weights fail the checks, quietly
-        for layer in range(1, n_layers + 1):
-            h = h @ params[f"W{layer}"] + params[f"b{layer}"]
-            if layer < n_layers:
-                h = np.maximum(h, 0.0)
+        for k in range(1, last + 1):
+            h = h @ params[f"W{k}"] + params[f"b{k}"]
+            h = np.maximum(h, 0.0) if k < last else h
     return h.argmax(axis=1)
 
 

@@ -124,7 +124,7 @@ def expect_params(params: Any, sizes: list[int], *, what: str) -> dict[str, np.n
         extra = sorted(map(str, set(params) - set(keys)))
         fail(f"{what}: expected the keys {keys}; missing {missing}, unexpected {extra}")
     out = {}
-    for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+    for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), 1):
         for key, shape in ((f"W{layer}", (fan_in, fan_out)), (f"b{layer}", (fan_out,))):
             out[key] = expect_array(params[key], shape=shape, dtype="float",
                                     what=f"{what}[{key!r}]").astype(np.float64)

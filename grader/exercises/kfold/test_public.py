@@ -30,14 +30,12 @@ pytestmark = pytest.mark.visibility("visible")
 GOLDEN = golden.load("kfold")
 
 
-def _expected_folds(n: int, k: int) -> list:
-    """The reference's unshuffled ``kfold_indices(n, k)``, from the golden data."""
-    return GOLDEN[f"split/n_samples={n},k={k}"].expected["folds"]
 
 
 def _expected_sizes(n: int, k: int) -> list[int]:
-    """The validation fold sizes of ``n`` samples in ``k`` folds (shuffled or not)."""
-    return sizes_of(_expected_folds(n, k))
+    """The validation fold sizes of ``n`` samples in ``k`` folds (shuffled or not), from the
+    golden data (the reference's unshuffled split)."""
+    return sizes_of(GOLDEN[f"split/n_samples={n},k={k}"].expected["folds"])
 
 # (n_samples, k): a multiple, remainders of 1 and k-1, k == n_samples, k == 2
 SIZES = [(12, 3), (10, 3), (11, 4), (7, 7), (9, 2)]
@@ -221,7 +219,7 @@ def test_iterated_repeats_differ(student, seed):
                      f"shuffle again (draw a new permutation from one seeded generator)")
     # The unshuffled split is KFold's (not this submission's kfold_indices: its slips are
     # judged by its own checks).
-    plain = partition_of(_expected_folds(n, k))
+    plain = partition_of(GOLDEN[f"split/n_samples={n},k={k}"].expected["folds"])
     if plain in groups:
         fail(f"{what}: repeat {groups.index(plain)} is the unshuffled split; every repeat "
              f"must be shuffled")
