@@ -5,9 +5,10 @@ What ships is computed, never "everything but ...": the engine's modules that th
 commands import (from :data:`ENGINE_ROOTS`, following every ``grader`` import), and per exercise
 its ``__init__.py``, ``probes.py``, check modules (public ones only in a student release), its
 golden data, and the modules of its package those import. A maintainer file (``cases.py``,
-``calibrate.py``, ``equivalent_mutants.yml``, the exercise's README) or an instructor tool
-(release, mutation testing, selftest, calibration, the bundlers, batch grading) is refused if
-the shipped modules import it: the bundle is not built. A hidden check or a module only hidden
+``calibrate.py``, ``equivalent_mutants.yml``, the exercise's README) that a public check, a
+probe or the engine imports, or an instructor tool (release, mutation testing, selftest,
+calibration, the bundlers, batch grading) that any shipped module imports, is refused: the bundle
+is not built. A hidden check or a module only hidden
 checks import (an exercise's oracle) ships only to a grading server (Gradescope), marked
 "judge only".
 """
@@ -22,6 +23,7 @@ import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -174,11 +176,22 @@ def select(exercises: Sequence[str], *, hidden: bool) -> dict[str, str]:
         for path in sorted(folder.glob("test_*.py")):
             if not HIDDEN_CHECK.match(path.name):
                 want(path, f"{ex}: public checks")
-            elif hidden:
-                want(path, f"{ex}: hidden checks", judge=True)
         if golden.path_of(ex).is_file():
             chosen[_rel(golden.path_of(ex))] = (f"{ex}: golden data (the public cases' inputs "
                                                 "and expected values, from the reference)")
+    _follow(queue, chosen, want, exercises, hidden)
+    if hidden:  # then what only the hidden checks need: judge only
+        for ex in exercises:
+            for path in sorted((PACKAGE_DIR / "exercises" / ex).glob("test_*.py")):
+                if HIDDEN_CHECK.match(path.name):
+                    want(path, f"{ex}: hidden checks", judge=True)
+        _follow(queue, chosen, want, exercises, hidden)
+    return dict(sorted(chosen.items()))
+
+
+def _follow(queue: list[tuple[Path, str, bool]], chosen: dict[str, str], want: Any,
+            exercises: Sequence[str], hidden: bool) -> None:
+    """Add what the queued modules import, recursively (see :func:`select`)."""
     while queue:
         path, why, judge = queue.pop(0)
         rel = _rel(path)
@@ -188,14 +201,13 @@ def select(exercises: Sequence[str], *, hidden: bool) -> dict[str, str]:
             if target in chosen:
                 continue
             ex = _exercise_of(target)
-            here = _exercise_of(rel)
             if _instructor_tool(target):
                 raise GraderError(f"grader/{rel} imports {name}, an instructor tool: it never "
                                   "ships")
             if ex is not None and ex not in exercises:
                 raise GraderError(f"grader/{rel} imports {name}, of exercise {ex}, which is not "
                                   "in this bundle")
-            if ex is not None and Path(target).name in MAINTAINER_FILES:
+            if ex is not None and Path(target).name in MAINTAINER_FILES and not judge:
                 raise GraderError(f"grader/{rel} imports {name}: {Path(target).name} is a "
                                   "maintainer file and never ships (public checks read the "
                                   "golden data instead)")
@@ -206,8 +218,7 @@ def select(exercises: Sequence[str], *, hidden: bool) -> dict[str, str]:
                 kind = "module of its hidden checks" if judge else "module of its public checks"
                 want(file, f"{ex}: {kind} (imported by {Path(rel).name})", judge=judge)
             else:
-                want(file, "engine: " + ENGINE_WHY.get(target, f"imported by {rel}"))
-    return dict(sorted(chosen.items()))
+                want(file, "engine: " + ENGINE_WHY.get(target, f"imported by {rel}"), judge=judge)
 
 
 def engine_files(*, hidden: bool, exercises: Sequence[str]) -> Iterator[Entry]:
