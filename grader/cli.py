@@ -334,7 +334,7 @@ def cmd_release(args: argparse.Namespace) -> int:
                   "release`")
         if changed or golden:
             return CONDITION_FAILED
-        print("assignments/ and the golden data match solutions/")
+        print("assignments/ matches solutions/; so does the golden data of the public cases")
         return OK
     print(f"wrote {len(changed)} stub(s)" + (f": {', '.join(changed)}" if changed else ""))
     print(f"wrote {len(golden)} golden data file(s)" + (f": {', '.join(golden)}" if golden else ""))
