@@ -35,7 +35,6 @@ from grader.release import strip_solutions
 
 PACKAGE_DIR = Path(grader.__file__).resolve().parent
 HIDDEN_CHECK = re.compile(r"test_hidden.*\.py$")
-CHECK_MODULE = re.compile(r"test_.*\.py$")
 # A fixed date makes the same inputs give the same zip bytes (zip cannot store 1970).
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)
 MANIFEST = "MANIFEST"
@@ -75,12 +74,6 @@ class Entry:
     name: str
     data: bytes
     mode: int
-    why: str
-
-
-@dataclass(frozen=True)
-class _Module:
-    path: Path  # under PACKAGE_DIR
     why: str
 
 
