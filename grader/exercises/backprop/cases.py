@@ -45,6 +45,22 @@ def _rng(name: str) -> np.random.Generator:
     return np.random.default_rng([zlib.crc32(name.encode()), 2026])
 
 
+# Where a sigmoid's stable form switches branches (at 0), and where a slip in the switch shows:
+# every sigmoid case holds inputs below -1, in [-1, 0), in [0, 1) and from 1 up (the forward,
+# numerical and torch checks share these inputs, so they must cover the branches together).
+SIGMOID_BINS = (-np.inf, -1.0, 0.0, 1.0, np.inf)
+
+
+def _elementwise_case(rng: np.random.Generator, kind: str, shape: tuple[int, ...]):
+    """``oracle.elementwise_case``, redrawn for the sigmoid until its inputs cover every bin of
+    SIGMOID_BINS."""
+    for _ in range(oracle.TRIES):
+        x, dout = oracle.elementwise_case(rng, kind, shape)
+        if kind != "sigmoid" or np.all(np.histogram(x, SIGMOID_BINS)[0] > 0):
+            return x, dout
+    raise RuntimeError(f"could not draw a {kind} case covering {SIGMOID_BINS}")
+
+
 def _perturbed(forward: Any, args: list[Any], wrt: int) -> np.ndarray:
     """The forward's first output at every perturbation of ``args[wrt]`` (grader.numgrad's
     order, step H), stacked: what the student's forward must give there."""
@@ -111,7 +127,7 @@ def golden_cases() -> list[Case]:
     for kind in ("relu", "sigmoid"):
         for shape in ELEMENTWISE_SHAPES:
             name = f"{kind}/{shape_id(shape)}"
-            x, dout = oracle.elementwise_case(_rng(name), kind, shape)
+            x, dout = _elementwise_case(_rng(name), kind, shape)
             cases.append(Case(name, {"x": x, "dout": dout}, _elementwise(kind)))
     x, dout = oracle.relu_case_with_zeros(_rng("relu/zeros"), RELU_ZEROS_SHAPE)
     cases.append(Case("relu/zeros", {"x": x, "dout": dout}, _elementwise("relu", False)))
