@@ -170,10 +170,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     config = _config(args)
     config.exercise(args.exercise)
+    # Without --submission: the config's assignments folder, else the current folder, each
+    # with its own files and its assignments/ only (never every zip around a home folder).
     folder = Path(args.submission) if args.submission else (config.assignments or Path.cwd())
     bar = progress_bar(sys.stderr) if _interactive(sys.stderr) else None
     try:
-        report = grade(config, folder, exercises=[args.exercise], public_only=True, on_progress=bar)
+        report = grade(config, folder, exercises=[args.exercise], public_only=True, on_progress=bar,
+                       scope="submission" if args.submission else "here")
     finally:
         if bar is not None:
             bar(0, 0, "")  # clear the line

@@ -78,7 +78,7 @@ def list_checks(config: Config, exercises: Sequence[str] | None = None, *,
 def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | None = None,
           public_only: bool = False, artifacts_dir: Path | None = None,
           on_progress: ProgressFn | None = None, stop_at_first_loss: bool = False,
-          jobs: int = 1) -> Report:
+          jobs: int = 1, scope: str = "submission") -> Report:
     """Grade ``submission`` on ``exercises`` (default: all).
 
     ``submission`` is what a student handed in: a folder of ``<id>.py`` files (or one holding
@@ -87,7 +87,9 @@ def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | 
     check is listed at 0 with the reason. ``stop_at_first_loss`` stops at the first check that
     loses points and lists only the checks run so far (mutation testing asks only *whether* and
     *where* a mutant loses points). ``jobs`` > 1 grades that many exercises at once, each in a
-    judge process of its own (same checks, same seeds: the same scores). Raises ``GraderError``
+    judge process of its own (same checks, same seeds: the same scores). ``scope="here"``
+    looks only at the folder's own files and its ``assignments/`` (``dlgrade check`` without
+    ``--submission``: never at every zip around it). Raises ``GraderError``
     only when grading cannot run (bad arguments, broken checks); anything wrong with the
     submission is a failed check.
     """
@@ -100,7 +102,7 @@ def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | 
         raise GraderError(f"no checks found for: {', '.join(missing)}")
     given = Path(submission)
     with no_bytecode(), tempfile.TemporaryDirectory(prefix="dlgrade-intake-") as work:
-        intake = take_submission(given, ids, Path(work))
+        intake = take_submission(given, ids, Path(work), scope=scope)
         refused = _tampering(intake, ids)
         runtime = prepare_runtime(config)
         try:
@@ -120,7 +122,8 @@ def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | 
               else c
               for c in report.checks]
     return Report(
-        checks=tuple(replace(c, output=scrub(c.output)) for c in checks),
+        checks=tuple(replace(c, output=intake.locate(c.exercise, scrub(c.output)))
+                     for c in checks),
         exercises=ids, points={ex: config.exercise(ex).points for ex in ids},
         notices=tuple(map(scrub, intake.general + runtime.notices)),
         exercise_notes={ex: tuple(map(scrub, _notes(intake, ex, refused))) for ex in ids
