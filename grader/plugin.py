@@ -100,6 +100,9 @@ class GradingState:
     gpu_lock: int | None = None  # descriptor of the held GPU lock (see fixtures.device)
     on_progress: ProgressFn | None = None  # draws training progress (the CLI, on a terminal)
     absent: dict[str, str] = field(default_factory=dict)  # exercise -> why its checks don't run
+    # exercise -> the check that shows why its module could not be imported (the others say
+    # so in one line: one message per exercise, not one per check)
+    import_failed: dict[str, str] = field(default_factory=dict)
     collected: list[CheckMeta] = field(default_factory=list)  # the checks that will run, in order
     exercises: tuple[str, ...] = ()  # graded in this order (their workers start one ahead)
 
@@ -245,7 +248,13 @@ class DlgradePlugin:
         outcome = item.stash.get(OUTCOME, {})
         status = outcome.get("status", "passed")
         fb = item.stash.get(FEEDBACK, None)  # set by the `feedback` fixture (grader.fixtures)
-        text = "\n\n".join([outcome.get("message", "")] + (fb.texts if fb else [])).strip()
+        message = outcome.get("message", "")
+        if outcome.get("category") == "import":
+            first = self.state.import_failed.setdefault(meta.exercise, meta.name)
+            if first != meta.name:
+                message = (f"not run: {meta.exercise}.py could not be imported (the reason is "
+                           f"shown once, in the check \"{first.split(': ', 1)[-1]}\")")
+        text = "\n\n".join([message] + (fb.texts if fb else [])).strip()
         fmt = "text"
         if fb and fb.html_parts:
             fmt = "html"
@@ -368,7 +377,9 @@ def _verdict(excinfo: pytest.ExceptionInfo, when: str) -> dict:
     err = excinfo.value
     if excinfo.errisinstance(pytest.skip.Exception):
         return {"status": "skipped", "message": f"not run: {getattr(err, 'msg', err)}"}
-    if isinstance(err, (StudentError, CheckFailure)):
+    if isinstance(err, StudentError):
+        return {"status": "failed", "message": str(err), "category": err.category}
+    if isinstance(err, CheckFailure):
         return {"status": "failed", "message": str(err)}
     if isinstance(err, AssertionError):
         return {"status": "failed", "message": str(err) or "assertion failed"}

@@ -585,3 +585,29 @@ def test_intake_time_counts_against_a_budget(tmp_path):
     assert set(got.problems) == {"kfold", "conv"}
     assert "could not be read within 0 s" in got.problems["kfold"]
     assert any("took more than 0 s" in g for g in got.general)
+
+
+# -- graded: a notebook as a student writes it ------------------------------------------------------
+
+def test_a_reference_pasted_into_a_later_cell_grades_like_the_file(tmp_path):
+    from tests.helpers import SOLUTIONS, grade_dir
+
+    nb = notebook(("markdown", "# K-fold"), ("code", "import numpy as np\nprint('hello')"),
+                  ("code", "%matplotlib inline\nx = 1"),
+                  ("code", (SOLUTIONS / "kfold.py").read_text()))
+    sub = write(tmp_path / "sub", {"kfold.ipynb": nb})
+    report = grade_dir(sub, "kfold")
+    assert report.score == report.max_score == 10, [c.output for c in report.checks][:2]
+
+
+def test_a_broken_notebook_gets_one_message_naming_its_cell(tmp_path):
+    from tests.helpers import ASSIGNMENTS, grade_dir
+
+    nb = notebook(("code", "import numpy as np"), ("code", "def helper(:\n    pass"),
+                  ("code", (ASSIGNMENTS / "kfold.py").read_text()))
+    report = grade_dir(write(tmp_path / "sub", {"kfold.ipynb": nb}), "kfold")
+    first, *rest = [c.output for c in report.checks]
+    assert first.startswith("kfold.ipynb has a syntax error in code cell 2, line 1")
+    assert rest and all(o.startswith("not run: kfold.py could not be imported (the reason is "
+                                     "shown once, in the check") for o in rest)
+    assert report.score == 0
