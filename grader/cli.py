@@ -1,8 +1,12 @@
 """dlgrade: grade deep-learning exercises with checks that student code cannot tamper with.
 
-Each command is a thin layer over a function of the package. Exit codes: 0 grading completed (whatever the score); 1 the run completed but a requested
-condition failed (``--min-score``, ``selftest``, ``release --check``); 2 the grader could not run
-(bad config, bad arguments, broken checks), with a one-line message on stderr.
+Each command is a thin layer over a function of the package. Exit codes: 0 grading completed
+(whatever the score); 1 the run completed but a requested condition failed (``--min-score``,
+``selftest``, ``release --check``); 2 the grader could not run (bad config, bad arguments, a
+submission path that does not exist, broken checks), with a one-line message on stderr; 3
+grading completed and its results are written, but the grader itself failed in a check (a
+missing reference, a hidden check that crashed) or, for ``grade-batch``, could not grade a
+submission: the results say so at the top, and the total is incomplete.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from grader.errors import GraderError
 from grader.results import (Report, format_table, printable, private_folder, publish_folder,
                             write_atomic, write_gradescope, write_junit)
 
-OK, CONDITION_FAILED, CANNOT_RUN = 0, 1, 2
+OK, CONDITION_FAILED, CANNOT_RUN, GRADER_FAILED = 0, 1, 2, 3
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -173,6 +177,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     # Without --submission: the config's assignments folder, else the current folder, each
     # with its own files and its assignments/ only (never every zip around a home folder).
     folder = Path(args.submission) if args.submission else (config.assignments or Path.cwd())
+    if args.submission:
+        _must_exist(folder)
     bar = progress_bar(sys.stderr) if _interactive(sys.stderr) else None
     try:
         report = grade(config, folder, exercises=[args.exercise], public_only=True, on_progress=bar,
@@ -186,7 +192,26 @@ def cmd_check(args: argparse.Namespace) -> int:
     print()
     for ex in report.exercises:
         print(public_share_line(report, ex))
-    return OK
+    return _grader_failed(report) or OK
+
+
+def _must_exist(submission: Path) -> None:
+    """A path that names nothing is a mistake (a typo in a CI job), never a graded zero; an
+    existing empty folder is an empty submission, graded as one."""
+    if not os.path.lexists(submission):
+        raise GraderError(f"the submission {submission} does not exist (nothing was graded; an "
+                          "existing empty folder is graded as an empty submission)")
+
+
+def _grader_failed(report: Report) -> int:
+    """``GRADER_FAILED`` (with a line on stderr) when the grader failed in any check, else 0."""
+    broken = sorted({c.exercise for c in report.checks if c.status == "error"})
+    if not broken:
+        return 0
+    print(f"dlgrade: the grader itself failed in checks of {', '.join(broken)}: the results say "
+          f"so at the top and the total is incomplete (exit code {GRADER_FAILED})",
+          file=sys.stderr)
+    return GRADER_FAILED
 
 
 def public_share_line(report: Report, exercise: str) -> str:
@@ -234,6 +259,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     # dir>/artifacts: a link planted there or below is replaced, never written through.
     staging = private_folder(args.results.parent, ".artifacts-") if args.results else None
     try:
+        _must_exist(Path(args.submission))
         report = grade(config, args.submission, exercises=ids, artifacts_dir=staging,
                        jobs=args.jobs or _cores())
     except BaseException as err:
@@ -257,6 +283,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
         _print_notices(report)
         print(format_table(report))
         _print_output(report)
+    if failed := _grader_failed(report):
+        return failed
     if args.min_score is not None and report.score < args.min_score:
         print(f"dlgrade: score {report.score:g} is below --min-score {args.min_score:g}",
               file=sys.stderr)

@@ -87,6 +87,8 @@ class Config:
     assignment: str = "dlgrade assignment"
     seed: int = 0
     visibility: Visibility = "visible"
+    # Gradescope's visibility of run_autograder's console output: the total and dlgrade's own
+    # error lines (never a check's message or the code's printed output; see docs/instructors.md)
     stdout_visibility: Visibility = "hidden"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     solutions: Path | None = None

@@ -165,8 +165,10 @@ def gradescope_source():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _run_autograder(source: Path, fill) -> dict:
-    """Run ``run_autograder`` on a temporary root whose submission ``fill(folder)`` lays out."""
+def _run_autograder(source: Path, fill, code: int = 0) -> dict:
+    """Run ``run_autograder`` on a temporary root whose submission ``fill(folder)`` lays out;
+    it must exit with ``code`` and print no check's message (Gradescope's stdout_visibility
+    shows its console output, where a hidden check's input must never be)."""
     root = _public_dir()
     try:
         (root / "submission").mkdir()
@@ -175,7 +177,8 @@ def _run_autograder(source: Path, fill) -> dict:
                "DLGRADE_AUTOGRADER_ROOT": str(root), "DLGRADE_PYTHON": sys.executable}
         proc = subprocess.run(["bash", str(source / "run_autograder")], cwd=root, env=env,
                               capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, proc.stderr
+        assert proc.returncode == code, proc.stderr
+        assert re.fullmatch(r"[\d.]+ / [\d.]+\n", proc.stdout), proc.stdout  # the total only
         text = (root / "results" / "results.json").read_text()
         everything = text + proc.stdout + proc.stderr
         for machine_path in (str(root), str(source), str(REPO), sys.prefix, tempfile.gettempdir()
@@ -240,3 +243,18 @@ def test_gradescope_submissions_as_handed_in(gradescope_source, case):
     if case == "empty":
         assert "no kfold.py" in results["output"] and "no param_count.py" in results["output"]
         assert results["output"].count("kfold.py") <= 3  # once per exercise, not per check
+
+
+@pytest.mark.slow
+def test_gradescope_a_missing_reference_is_loud(gradescope_source):
+    """A broken autograder does not pass for an ordinary score: run_autograder exits 3 and
+    results.json starts with the notice."""
+    broken = _public_dir()
+    try:
+        shutil.copytree(gradescope_source["all"], broken / "source", symlinks=True)
+        (broken / "source" / "solutions" / "conv.py").unlink()
+        results = _run_autograder(broken / "source", _copy(["conv"]), code=3)
+        assert results["output"].startswith("GRADER ERROR: the grader itself failed in ")
+        assert "of conv (" in results["output"].split("\n")[0]
+    finally:
+        shutil.rmtree(broken, ignore_errors=True)
