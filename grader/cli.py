@@ -318,13 +318,32 @@ def cmd_grade_batch(args: argparse.Namespace) -> int:
                              progress=make_progress(sys.stderr,
                                                     interactive=_interactive(sys.stderr)))
     except KeyboardInterrupt:
-        print(f"dlgrade: interrupted; the submissions graded so far are kept in "
-              f"{args.out / 'results'}: run the same command again to go on", file=sys.stderr)
+        print(f"dlgrade: interrupted; {_batch_kept(args.out)}", file=sys.stderr)
         return 130
     finally:
         signal.signal(signal.SIGTERM, before)
     print(result.text())
+    if result.grader_failed:
+        print(f"dlgrade: the grader could not grade every submission (exit code "
+              f"{GRADER_FAILED}): see the flags 'grader error' and 'grading failed'",
+              file=sys.stderr)
+        return GRADER_FAILED
     return OK
+
+
+def _batch_kept(out: Path) -> str:
+    """What an interrupted batch leaves in ``out``, as it is."""
+    results = out / "results"
+    kept = sorted(results.glob("*.json")) if results.is_dir() else []
+    if not kept:
+        return (f"no submission was graded, and nothing is in {out / 'results'}: run the same "
+                "command again to start")
+    book = out / "gradebook.csv"
+    return (f"{results} holds the results of {len(kept)} submission(s), kept (graded by this "
+            "run or an earlier one); "
+            + (f"{book} is an earlier run's. " if book.exists() else
+               "the gradebook and summary are written when a batch ends. ")
+            + "Run the same command again to grade only what is left")
 
 
 def _interrupt(signum: int, frame: object) -> None:
