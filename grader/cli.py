@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 from pathlib import Path
 
-from grader.config import Config, find_config, load_config
+from grader.config import Config, builtin_notice, find_config, load_config, where_to_set
 from grader.errors import GraderError
 from grader.results import (Report, format_table, printable, private_folder, publish_folder,
                             write_atomic, write_gradescope, write_junit)
@@ -53,7 +53,7 @@ def run() -> None:
 
 
 CONFIG_HELP = ("autograder.yml to use (default: $DLGRADE_CONFIG, else autograder.yml in the "
-               "current folder or a parent, else the built-in config of the six exercises)")
+               "current folder or a parent, else the built-in config, which says so)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -157,7 +157,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(find_config(getattr(args, "config", None)))
+    config = load_config(find_config(getattr(args, "config", None)))
+    if config.builtin:  # said once, where no autograder.yml was found
+        print(f"dlgrade: {builtin_notice(config)}", file=sys.stderr)
+    return config
 
 
 def _exercises(text: str | None, config: Config) -> tuple[str, ...] | None:
@@ -362,7 +365,8 @@ def cmd_release(args: argparse.Namespace) -> int:
 
     config = _config(args)
     if config.solutions is None or config.assignments is None:
-        raise GraderError("release needs both 'solutions' and 'assignments' in the config")
+        raise GraderError("release needs both 'solutions' and 'assignments' in the config: "
+                          + where_to_set(config, "solutions"))
     changed = release(config.solutions, config.assignments, check=args.check)
     if args.check:
         if changed:

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from grader.config import VISIBILITIES, Config, ExerciseConfig
+from grader.config import VISIBILITIES, Config, ExerciseConfig, where_to_set
 from grader.errors import CheckFailure, GraderError, Missing, StudentError
 from grader.results import CheckResult, write_private
 from grader.sandbox.process import ProgressFn, Runtime
@@ -165,8 +165,8 @@ class DlgradePlugin:
                 continue
             if ("reference" in item.fixturenames and self.state.config.solutions is None
                     and not self.state.public_only):
-                message = (f"the hidden checks of {ex} need the reference solutions: set "
-                           f"'solutions:' in {self.state.config.path.name} (or run `dlgrade "
+                message = (f"the hidden checks of {ex} need the reference solutions: "
+                           f"{where_to_set(self.state.config, 'solutions')} (or run `dlgrade "
                            "check` for the public checks only)")
                 if message not in self.state.errors:
                     self.state.errors.append(message)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grader.config import Config
+from grader.config import Config, where_to_set
 from grader.errors import GraderError
 from grader.release import release
 from grader.runner import grade
@@ -11,7 +11,8 @@ from grader.runner import grade
 def selftest(config: Config) -> tuple[bool, str]:
     """Return (ok, a report to print)."""
     if config.solutions is None or config.assignments is None:
-        raise GraderError("selftest needs both 'solutions' and 'assignments' in the config")
+        raise GraderError("selftest needs both 'solutions' and 'assignments' in the config: "
+                          + where_to_set(config, "solutions"))
     lines, ok = [], True
     stale = release(config.solutions, config.assignments, check=True)
     if stale:
