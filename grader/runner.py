@@ -22,6 +22,7 @@ from grader.config import EXERCISES_DIR, Config
 from grader.errors import GraderError
 from grader import fixtures, tamper
 from grader.plugin import CheckMeta, DlgradePlugin, GradingState
+from grader.probe_files import import_problem
 from grader.results import Report, printable
 from grader.delivery.intake import Intake, take_submission
 from grader.sandbox.process import ProgressFn, Runtime, prepare_runtime
@@ -159,7 +160,8 @@ def _run_checks(config: Config, intake: Intake, ids: tuple[str, ...], runtime: R
     state = GradingState(config=runtime.judge_config(config), submission=intake.folder,
                          runtime=runtime, public_only=public_only, artifacts_dir=artifacts_dir,
                          on_progress=on_progress, exercises=ids,
-                         absent={ex: _absent_message(ex) for ex in intake.problems})
+                         absent={ex: _absent_message(ex) for ex in intake.problems},
+                         broken={ex: why for ex in ids if (why := import_problem(ex))})
     plugin = DlgradePlugin(state)
     sink = io.StringIO()
     try:

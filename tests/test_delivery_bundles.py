@@ -212,7 +212,7 @@ def test_gradescope_reference_gets_full_marks(gradescope_source):
     ids = repo_config().ids
     results = _run_autograder(gradescope_source["all"], _copy(ids))
     _check_spec(results)
-    assert results["score"] == sum(repo_config().exercise(e).points for e in ids) == 120
+    assert results["score"] == sum(repo_config().exercise(e).points for e in ids)
     assert all(t["score"] == t["max_score"] for t in results["tests"])
 
 

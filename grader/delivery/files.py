@@ -19,8 +19,9 @@ from grader.release import strip_solutions
 PACKAGE_DIR = Path(grader.__file__).resolve().parent
 ENGINE_SUFFIXES = (".py", ".ini", ".md", ".yml")
 HIDDEN_CHECK = re.compile(r"test_hidden.*\.py$")
-# Instructor-only modules that run the reference; a student release has no use for them.
-INSTRUCTOR_ONLY = ("calibrate.py",)
+# Instructor-only modules that run the reference or write exercises (skeleton.py holds the
+# skeleton's reference); a student release has no use for them.
+INSTRUCTOR_ONLY = ("calibrate.py", "skeleton.py")
 # A fixed date makes the same inputs give the same zip bytes (zip cannot store 1970).
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)
 
