@@ -19,6 +19,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TextIO
 from pathlib import Path
 
@@ -253,6 +254,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         _must_exist(folder)
     terminal = _terminal(sys.stderr)
     bar = progress_bar(terminal) if terminal is not None else None
+    if terminal is not None:  # until the first check draws: starting the worker takes seconds
+        terminal.write(f"\rchecking {args.exercise} ...")
+        terminal.flush()
     try:
         report = grade(config, folder, exercises=[args.exercise], public_only=True, on_progress=bar,
                        scope="submission" if args.submission else "here")
@@ -260,7 +264,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if bar is not None:
             bar(0, 0, "")  # clear the line
             terminal.close()
-    _print_notices(report)
+    _print_notices(replace(report, notices=student_notices(report.notices, config)))
     print(format_table(report))
     _print_output(report)
     print()
@@ -286,6 +290,34 @@ def _grader_failed(report: Report) -> int:
           f"so at the top and the total is incomplete (exit code {GRADER_FAILED})",
           file=sys.stderr)
     return GRADER_FAILED
+
+
+def student_notices(notices: Sequence[str], config: Config) -> tuple[str, ...]:
+    """What ``check`` shows of a run's notices: one line on the isolation (how the code ran),
+    and no sandbox warning a student cannot act on: the mechanisms this machine does not offer,
+    and, where the config names no references (a student release), that a folder the worker
+    may read holds the checkout (the student's own files). Every other notice stays."""
+    out: list[str] = []
+    said = False
+    for notice in notices:
+        if not notice.startswith("sandbox:"):
+            out.append(notice)
+        elif notice.startswith("sandbox: not enforced:"):
+            continue
+        elif notice.startswith("sandbox: WARNING: workers may read") and config.solutions is None:
+            continue
+        elif notice.startswith("sandbox: workers run"):
+            if not said:
+                how = notice.removeprefix("sandbox: workers run").strip()
+                out.append("sandbox: your code runs in a worker process of its own, "
+                           + how.removeprefix("each "))
+                said = True
+        else:
+            out.append(notice)
+    if not said:
+        out.insert(0, "sandbox: your code runs in a process of its own, with time and memory "
+                      "limits (this machine offers no further isolation)")
+    return tuple(out)
 
 
 def public_share_line(report: Report, exercise: str) -> str:

@@ -44,8 +44,10 @@ def student_zip(tmp_path_factory):
 
 def test_student_zip_holds_no_reference_no_hidden_check_and_no_solution_body(student_zip):
     with zipfile.ZipFile(student_zip) as zf:
-        names = zf.namelist()
-        texts = {n: zf.read(n).decode(errors="replace") for n in names}
+        inside = zf.namelist()
+        assert all(n.startswith("student/") for n in inside)  # one folder, named like the zip
+        names = [n.removeprefix("student/") for n in inside]
+        texts = {n.removeprefix("student/"): zf.read(n).decode(errors="replace") for n in inside}
     assert not [n for n in names if n.startswith("solutions/") or "test_hidden" in n
                 or n.endswith("calibrate.py")]
     for n in names:
@@ -62,6 +64,10 @@ def test_student_zip_holds_no_reference_no_hidden_check_and_no_solution_body(stu
     readme = texts["README.md"]
     assert "pip install ." in readme and "dlgrade check kfold" in readme
     assert "hidden" in readme and "7.41" in readme  # what the public points mean
+    assert "`student.zip` unpacks into one folder, `student/`" in readme and "cd student" in readme
+    torch = f"torch=={__import__('torch').__version__.split('+')[0]}"  # the grader's torch
+    assert f'pip install "{torch}" --index-url https://download.pytorch.org/whl/cpu' in readme
+    assert f'|| pip install "{torch}"' in readme
 
 
 @pytest.fixture(scope="module")
@@ -95,13 +101,17 @@ def test_student_zip_installs_in_a_fresh_venv_and_checks_kfold(student_zip, fres
     folder = _public_dir()
     try:
         with zipfile.ZipFile(student_zip) as zf:
-            zf.extractall(folder / "hw")
-        hw = folder / "hw"
+            zf.extractall(folder)  # into an empty folder, as a student does
+        (hw,) = folder.iterdir()  # one folder, as the README says
+        assert hw.name == "student"
         pip = _run([fresh_venv, "-m", "pip", "install", "-q", "."], cwd=hw)
         assert pip.returncode == 0, pip.stderr[-2000:]
         dlgrade = str(Path(fresh_venv).parent / "dlgrade")
         stub = _run([dlgrade, "check", "kfold"], cwd=hw)
         assert stub.returncode == 0, stub.stderr
+        # one line on the isolation, no warning a student cannot act on
+        sandbox = [l for l in stub.stdout.splitlines() if l.startswith("sandbox:")]
+        assert len(sandbox) == 1 and "WARNING" not in stub.stdout + stub.stderr, stub.stdout
         score, public = _public_total(stub.stdout)
         assert score == 0 and 0 < public < 10
         assert f"worth {public:g} of the exercise's 10 points" in stub.stdout

@@ -1,6 +1,7 @@
 """``dlgrade bundle student``: what students download.
 
-The zip holds the stubs (``assignments/``), the engine with the public checks only (no hidden
+The zip unpacks into one folder, named like the zip (``hw3.zip`` -> ``hw3/``) and named in its
+README. It holds the stubs (``assignments/``), the engine with the public checks only (no hidden
 check, no instructor tool, nothing of ``solutions/``), an ``autograder.yml`` that names no
 references, a ``pyproject.toml`` so that ``pip install .`` gives the ``dlgrade`` command, and a
 README for students. Each exercise's config carries ``hidden_points`` so that the public checks
@@ -9,11 +10,13 @@ show the same points as in the final grade (e.g. 7.41 of 10).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from grader.config import Config
-from grader.delivery.files import config_text, engine_files, pyproject, stubs, write_zip
+from grader.delivery.files import (config_text, engine_files, pinned, pyproject, stubs,
+                                   write_zip)
 from grader.runner import list_checks
 
 HEADER = ("# dlgrade configuration for students: the public checks of each exercise.\n"
@@ -43,12 +46,22 @@ def build_student_zip(config: Config, out: Path, *,
                 ("autograder.yml", student_config.encode(), 0o644),
                 ("pyproject.toml", pyproject("dlgrade", "dlgrade: public checks for students")
                  .encode(), 0o644),
-                ("README.md", student_readme(config, ids, hidden).encode(), 0o644),
+                ("README.md", student_readme(config, ids, hidden, top=top_folder(out),
+                                             zip_name=Path(out).name).encode(), 0o644),
                 *stubs(config, ids)]
-    return write_zip(out, entries)
+    return write_zip(out, [(f"{top_folder(out)}/{name}", data, mode)
+                           for name, data, mode in entries])
 
 
-def student_readme(config: Config, ids: Sequence[str], hidden: dict[str, float]) -> str:
+def top_folder(out: Path) -> str:
+    """The one folder the zip unpacks into: the zip's name without ``.zip``, made safe."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(out).name.removesuffix(".zip")).strip(".-")
+    return name or "homework"
+
+
+def student_readme(config: Config, ids: Sequence[str], hidden: dict[str, float], *,
+                   top: str = "homework", zip_name: str = "homework.zip") -> str:
+    torch = pinned(["torch"])[0]
     rows = "\n".join(
         f"| `{ex}` | `assignments/{ex}.py` | {config.exercise(ex).points:g} | "
         f"{config.exercise(ex).points - hidden[ex]:.2f} |" for ex in ids)
@@ -58,22 +71,29 @@ Fill in the stubs in `assignments/` and check your work with `dlgrade`, the cour
 
 ## Install (once)
 
-You need Python 3.11 or newer. In this folder:
+You need Python 3.11 or newer. `{zip_name}` unpacks into one folder, `{top}/`; go into it:
 
 ```sh
+cd {top}
 python3 -m venv .venv && . .venv/bin/activate
-pip install torch --index-url https://download.pytorch.org/whl/cpu   # the CPU build (small)
+pip install "{torch}" --index-url https://download.pytorch.org/whl/cpu \\
+  || pip install "{torch}"    # where the CPU index has no build for your machine
 pip install .
 ```
 
-(A plain `pip install .` works too, but may download a large CUDA build of torch.)
+`{torch}` is the torch the grader uses: the CPU build (small) from PyTorch's own index, or
+the same version from PyPI where that index has none for your machine. A plain
+`pip install .` works too, but may download a large CUDA build of another torch.
 
 ## Check an exercise
 
 ```sh
-dlgrade check kfold                          # public checks on assignments/kfold.py
+dlgrade check kfold                          # in {top}/: public checks on assignments/kfold.py
 dlgrade check kfold --submission ~/mywork    # or on ~/mywork/kfold.py (a folder, a .zip, or kfold.ipynb)
 ```
+
+Without `--submission`, `dlgrade check` looks at the folder you are in and its `assignments/`
+(in `{top}/`: `assignments/kfold.py`), nothing else.
 
 Each check prints PASS or FAIL with its points; a failure says what was given, what was
 expected and where it differs. Your own `print` output appears below the table.
