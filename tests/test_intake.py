@@ -517,13 +517,13 @@ def test_malformed_notebooks_are_a_problem(tmp_path, content):
 
 # -- bounded: zip directories, names, entries, time -----------------------------------------------
 
-def directory_bomb(path: Path, entries: int, name: bytes = b"a") -> Path:
+def directory_bomb(path: Path, entries: int, name: bytes = b"a", extra: bytes = b"") -> Path:
     """A zip whose central directory lists ``entries`` members (all ``name``, no data: the
     directory is what zipfile parses first), with the zip64 end records it then needs."""
     import struct
 
     one = struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 3, 20, 0, 0, 0, 0, 0, 0, 0, 0,
-                      len(name), 0, 0, 0, 0, 0, 0) + name
+                      len(name), len(extra), 0, 0, 0, 0, 0) + name + extra
     directory = one * entries
     end64 = struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, entries, entries,
                         len(directory), 0)
@@ -547,7 +547,7 @@ def test_a_zip_directory_is_sized_before_zipfile_parses_it(tmp_path, monkeypatch
     started = time.monotonic()
     got = take(tmp_path, bomb)
     assert time.monotonic() - started < 1  # unbounded: 6.5 s and 285 MB in zipfile
-    assert any("holds 400000 entries" in g and "more than the limit of 2000" in g
+    assert any("holds 400000 entries" in g and "more than the limits of 2000 entries" in g
                for g in got.general)
     assert "could not be unpacked" in got.problems["kfold"]
 
@@ -556,6 +556,32 @@ def test_a_directory_of_few_but_huge_entries_is_refused_too(tmp_path):
     bomb = directory_bomb(tmp_path / "sub.zip", 100, name=b"n" * 60_000)
     got = take(tmp_path, bomb)
     assert any("MiB of directory" in g for g in got.general)
+
+
+def test_extra_fields_zipfile_would_decode_in_quadratic_time_are_refused(tmp_path, monkeypatch):
+    """A 64 KiB extra field of empty records costs zipfile 0.05 s an entry (50 of them: 2 s)."""
+    bomb = directory_bomb(tmp_path / "sub.zip", 12, extra=b"\x00" * 65532)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("zipfile must not parse these extra fields")
+
+    monkeypatch.setattr(intake_mod.zipfile, "ZipFile", refuse)
+    got = take(tmp_path, bomb)
+    assert any("carries a 65532-byte extra field" in g for g in got.general)
+
+
+def test_an_ordinary_zip_passes_the_directory_scan(tmp_path):
+    sub = tmp_path / "sub.zip"
+    with zipfile.ZipFile(sub, "w") as zf:
+        zf.writestr("notes/readme.txt", "x")
+        zf.writestr("kfold.py", CODE)
+        zf.comment = b"a comment"
+    prefixed = tmp_path / "prefixed.zip"  # data before the zip (a self-extractor): offsets move
+    prefixed.write_bytes(b"#!/bin/sh\nexit 0\n" + sub.read_bytes())
+    for path in (sub, prefixed):
+        (tmp_path / path.stem).mkdir()
+        got = take(tmp_path / path.stem, path)
+        assert got.found == {"kfold": f"{path.name}:kfold.py"}, got.general
 
 
 def test_names_from_the_submission_are_cut_where_they_are_read(tmp_path):

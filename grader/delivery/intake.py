@@ -39,6 +39,7 @@ import json
 import os
 import re
 import stat
+import struct
 import time
 import warnings
 import zipfile
@@ -55,7 +56,10 @@ MAX_NOTEBOOK = 20 * 1024 * 1024   # notebooks carry their outputs (plots); only 
 MAX_NOTEBOOK_CELLS = 5000
 MAX_ZIP_TOTAL = 50 * 1024 * 1024
 MAX_ZIP_MEMBERS = 2000
-MAX_ZIP_DIRECTORY = 4 * 1024 * 1024   # bytes of a zip's central directory
+MAX_ZIP_DIRECTORY = 1024 * 1024  # bytes of a zip's central directory (2000 names of 400 B)
+# zipfile decodes each entry's extra field in time quadratic in its size (a 64 KiB one: 0.05 s;
+# 50 of them, 2 s): each is held to this, read by a linear scan of the directory first.
+MAX_ZIP_EXTRA = 4096
 MAX_ENTRIES = 10_000              # folder entries walked, all folders together
 MAX_NAME = 200                    # characters of a name from the submission kept for messages
 MAX_LISTED = 15
@@ -414,14 +418,46 @@ def _source(src: object) -> str:
 def zip_directory(archive: Path) -> tuple[int, int] | None:
     """(entries, bytes) of a zip's central directory, from its end record alone (the last
     64 KiB of the file), before anything parses the directory; None when there is none."""
+    found = _end_record(archive)
+    return None if found is None else (found[0], found[1])
+
+
+def _end_record(archive: Path) -> tuple[int, int, int] | None:
+    """(entries, directory bytes, directory offset) from the end record, as zipfile finds them
+    (``zipfile._EndRecData``: a bounded read of the file's end, zip64 included)."""
     try:
         with open(archive, "rb") as fp:
-            end = zipfile._EndRecData(fp)  # the record zipfile itself reads first
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+            end = zipfile._EndRecData(fp)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, struct.error):
         return None
     if not end:
         return None
-    return int(end[zipfile._ECD_ENTRIES_TOTAL]), int(end[zipfile._ECD_SIZE])
+    size = int(end[zipfile._ECD_SIZE])
+    start = int(end[zipfile._ECD_LOCATION]) - size
+    if end[zipfile._ECD_SIGNATURE] == zipfile.stringEndArchive64:
+        start -= zipfile.sizeEndCentDir64 + zipfile.sizeEndCentDir64Locator
+    return int(end[zipfile._ECD_ENTRIES_TOTAL]), size, start
+
+
+def _directory_problem(archive: Path, size: int, start: int) -> str | None:
+    """A linear walk of the central directory's fixed headers (at most ``MAX_ZIP_DIRECTORY``
+    bytes): why zipfile should not parse it, or None."""
+    try:
+        with open(archive, "rb") as fp:
+            fp.seek(max(0, start))
+            data = fp.read(size)
+    except OSError:
+        return "it cannot be read"
+    at, header = 0, zipfile.sizeCentralDir
+    while at + header <= len(data):
+        if data[at:at + 4] != zipfile.stringCentralDir:
+            return None  # not what the end record said: zipfile will refuse it itself
+        names, extra, comment = struct.unpack_from("<3H", data, at + 28)
+        if extra > MAX_ZIP_EXTRA:
+            return (f"an entry carries a {extra}-byte extra field (more than "
+                    f"{MAX_ZIP_EXTRA} bytes)")
+        at += header + names + extra + comment
+    return None
 
 
 def _unzip(archive: Path, label: str, dest: Path, general: list[str],
@@ -430,15 +466,18 @@ def _unzip(archive: Path, label: str, dest: Path, general: list[str],
     refused: list[str] = []
     links: list[str] = []
     failed: list[str] = []
-    directory = zip_directory(archive)
+    directory = _end_record(archive)
     if directory is None:
         general.append(f"could not unpack {label}: it is not a readable zip file")
         return None
-    entries, size = directory
+    entries, size, start = directory
     if entries > MAX_ZIP_MEMBERS or size > MAX_ZIP_DIRECTORY:
         general.append(f"did not unpack {label}: it holds {entries} entries "
-                       f"({size / 2**20:.1f} MiB of directory), more than the limit of "
-                       f"{MAX_ZIP_MEMBERS} entries")
+                       f"({size / 2**20:.1f} MiB of directory), more than the limits of "
+                       f"{MAX_ZIP_MEMBERS} entries and {MAX_ZIP_DIRECTORY // 2**20} MiB")
+        return None
+    if problem := _directory_problem(archive, size, start):
+        general.append(f"did not unpack {label}: {problem}")
         return None
     try:
         with zipfile.ZipFile(archive) as zf:
