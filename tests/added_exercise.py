@@ -10,6 +10,12 @@ of the checkout changes: the stub comes from ``dlgrade release``.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 EXERCISE = "activations"
 
 ENTRY = """\
@@ -207,3 +213,43 @@ def test_each_slip_loses_points(reports, slip):
     return x
 ''',
 }
+
+
+def working_tree(repo: Path) -> list[str]:
+    """The files of the working tree, committed or not (what the suite tests)."""
+    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                         cwd=repo, capture_output=True, check=True).stdout
+    return [p for p in out.decode().split("\0") if p and os.path.lexists(repo / p)]
+
+
+def run(clone: Path, *argv: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    """``python ARGV`` in ``clone``, its own grader and tests first on the path."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DLGRADE_CONFIG", "PYTHONPATH")}
+    env["PYTHONPATH"] = str(clone)
+    return subprocess.run([sys.executable, *argv], cwd=clone, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def make_clone(repo: Path, clone: Path) -> list[str]:
+    """Copy ``repo``'s working tree to ``clone`` (links kept), add this exercise (its files, its
+    config entry, then ``dlgrade release`` for its stub); return the files copied."""
+    files = working_tree(repo)
+    for rel in files:
+        target = clone / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if os.path.islink(repo / rel):
+            target.symlink_to(os.readlink(repo / rel))
+        else:
+            shutil.copy2(repo / rel, target)
+    for rel, text in FILES.items():
+        path = clone / rel
+        if path.exists():
+            raise FileExistsError(rel)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    with open(clone / "autograder.yml", "a") as f:
+        f.write(ENTRY)
+    proc = run(clone, "-m", "grader", "release")
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stdout + proc.stderr)
+    return files

@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from tests import added_exercise
+from tests.added_exercise import run
 from tests.helpers import REPO
 
 pytestmark = pytest.mark.slow
@@ -36,44 +35,14 @@ GENERIC = ["tests/test_config.py", "tests/test_mutations.py", "tests/test_releas
            f"tests/exercises/test_{SKELETON}.py"]
 
 
-def working_tree() -> list[str]:
-    """The files of the working tree, committed or not (what this suite tests)."""
-    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                         cwd=REPO, capture_output=True, check=True).stdout
-    return [p for p in out.decode().split("\0") if p and os.path.lexists(REPO / p)]
-
-
-def run(clone: Path, *argv: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("DLGRADE_CONFIG", "PYTHONPATH")}
-    env["PYTHONPATH"] = str(clone)  # the clone's grader and tests, not the checkout's
-    return subprocess.run([sys.executable, *argv], cwd=clone, env=env, capture_output=True,
-                          text=True, timeout=timeout)
-
-
 @pytest.fixture(scope="module")
 def clone():
     base = Path(tempfile.mkdtemp(prefix="dlgrade-clone-"))
     base.chmod(0o755)  # workers run under uids of their own: they must reach the engine copy
-    clone = base / "course"
-    files = working_tree()
-    for rel in files:
-        target = clone / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if os.path.islink(REPO / rel):
-            target.symlink_to(os.readlink(REPO / rel))
-        else:
-            shutil.copy2(REPO / rel, target)
-    for rel, text in added_exercise.FILES.items():
-        path = clone / rel
-        assert not path.exists(), rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    with open(clone / "autograder.yml", "a") as f:
-        f.write(added_exercise.ENTRY)
-    for argv in (["-m", "grader", "release"], ["-m", "grader", "new", SKELETON]):
-        proc = run(clone, *argv)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    yield clone, set(files)
+    files = added_exercise.make_clone(REPO, base / "course")
+    proc = run(base / "course", "-m", "grader", "new", SKELETON)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    yield base / "course", set(files)
     shutil.rmtree(base, ignore_errors=True)
 
 
