@@ -124,7 +124,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="write JUnit XML here")
     p.add_argument("--min-score", type=float, default=None, metavar="POINTS",
                    help="exit with code 1 when the total is below this many points (points, "
-                        "not a percentage: the six exercises are worth 120)")
+                        "not a percentage: the total is out of the graded exercises' points)")
     p.add_argument("--quiet", action="store_true",
                    help="print only the total (no check's message, no printed output of the "
                         "code: use it where students read the log)")
