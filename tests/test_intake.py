@@ -498,7 +498,17 @@ def test_a_notebook_of_many_cells_is_refused_before_it_is_read(tmp_path):
     got = take(tmp_path, write(tmp_path / "sub", {"kfold.ipynb": nb}))
     seconds = time.monotonic() - started
     assert "holds 300000 cells, more than the limit of 5000" in got.problems["kfold"]
-    assert seconds < 5, seconds  # json.loads: about 0.5 s here; nbformat took 28 s
+    assert seconds < 2, seconds  # counted before parsing: 0.1 s here; nbformat took 28 s
+
+
+def test_a_notebook_of_many_json_objects_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("json must not parse it")
+
+    nb = '{"nbformat": 4, "cells": [], "metadata": {"x": [' + ",".join(["{}"] * 600_000) + "]}}"
+    monkeypatch.setattr(intake_mod.json, "loads", refuse)
+    got = take(tmp_path, write(tmp_path / "sub", {"kfold.ipynb": nb}))
+    assert "more than 500000 JSON objects and arrays" in got.problems["kfold"]
 
 
 def test_notebook_code_over_the_module_limit_is_refused(tmp_path, monkeypatch):

@@ -54,6 +54,9 @@ MAX_DEPTH = 3                     # folders between the submission root and a fi
 MAX_PY = 2 * 1024 * 1024          # a module (a .py file, or what a notebook gives)
 MAX_NOTEBOOK = 20 * 1024 * 1024   # notebooks carry their outputs (plots); only the code is kept
 MAX_NOTEBOOK_CELLS = 5000
+# JSON objects and arrays of a notebook (counted as its bytes "{" and "[", strings included, so
+# never fewer) before it is parsed: 20 MB of "{}" would be 10 million objects, a gigabyte.
+MAX_NOTEBOOK_NODES = 500_000
 MAX_ZIP_TOTAL = 50 * 1024 * 1024
 MAX_ZIP_MEMBERS = 2000
 MAX_ZIP_DIRECTORY = 1024 * 1024  # bytes of a zip's central directory (2000 names of 400 B)
@@ -360,6 +363,13 @@ def _code_cells(data: bytes) -> list[str]:
     """The sources of a notebook's code cells, read as JSON here (bounded, and fast: nbformat's
     schema validation took 28 s on 300,000 cells); nbformat only converts the rare notebook
     older than version 4, once its size and cell count are known to be small."""
+    # Bounded before parsing: cells counted by their key (a key cannot hide in a string, where
+    # its quotes are escaped) and every object and array by its opening byte.
+    _count(data.count(b'"cell_type"'))
+    nodes = data.count(b"{") + data.count(b"[")
+    if nodes > MAX_NOTEBOOK_NODES:
+        raise _Rejected(f"it holds more than {MAX_NOTEBOOK_NODES} JSON objects and arrays; "
+                        "clear the notebook's outputs and hand it in again")
     try:
         nb = json.loads(data.decode("utf-8"))
     except (ValueError, RecursionError, MemoryError) as err:
