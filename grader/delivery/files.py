@@ -50,7 +50,7 @@ LAZY_IMPORTS_NOT_FOLLOWED = ("cli.py",)
 # Instructor tools: never in a bundle, whatever imports them.
 INSTRUCTOR_TOOLS = ("release.py", "mutants.py", "selftest.py", "calibration.py", "leaks.py",
                     "delivery/files.py", "delivery/student_zip.py", "delivery/gradescope.py",
-                    "delivery/otter.py", "delivery/ci.py", "batch/")
+                    "delivery/otter.py", "delivery/ci.py", "batch/", "skeleton.py")
 # An exercise's maintainer files: never shipped (the golden cases' declaration, which calls
 # the reference; calibration; equivalent mutants, which quote the solution; the README).
 MAINTAINER_FILES = ("cases.py", "calibrate.py", "equivalent_mutants.yml", "README.md")
@@ -319,9 +319,11 @@ include = ["grader*"]
 '''
 
 
-def write_zip(out: Path, entries: Iterable[Entry], *, manifest: str | None = None) -> Path:
+def write_zip(out: Path, entries: Iterable[Entry], *, manifest: str | None = None,
+              prefix: str = "") -> Path:
     """Write ``entries`` to ``out`` (replaced whole), in a stable order with fixed dates; with
-    ``manifest`` (its header lines), also a ``MANIFEST`` listing every file and why."""
+    ``manifest`` (its header lines), also a ``MANIFEST`` listing every file and why; with
+    ``prefix``, every file goes into that one folder (the manifest's names stay relative to it)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     entries = list(entries)
@@ -335,7 +337,8 @@ def write_zip(out: Path, entries: Iterable[Entry], *, manifest: str | None = Non
             if entry.name in seen:
                 raise GraderError(f"bundle: {entry.name} would be written twice")
             seen.add(entry.name)
-            info = zipfile.ZipInfo(entry.name, date_time=ZIP_DATE)
+            info = zipfile.ZipInfo(f"{prefix}/{entry.name}" if prefix else entry.name,
+                                   date_time=ZIP_DATE)
             info.external_attr = (stat.S_IFREG | entry.mode) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, entry.data)

@@ -86,6 +86,11 @@ RUN_AUTOGRADER = r"""#!/usr/bin/env bash
 # Gradescope runs this for every submission, as root. dlgrade grades $ROOT/submission (files, a
 # zip, a folder a level deeper, notebooks, near-miss names) in sandboxed workers and writes
 # $ROOT/results/results.json; a submission with nothing usable still gets every check at 0.
+# Its console output (what Gradescope's stdout_visibility shows) is the total and dlgrade's own
+# error lines only (--quiet): the checks' messages are in results.json, each under its check's
+# visibility, and the printed output of the student's code, which can carry a hidden check's
+# inputs or seed, is not shown. The exit code is dlgrade's: 0 graded; 2 the grader could not run;
+# 3 graded, but the grader failed in a check (results.json says so at the top).
 set -uo pipefail
 SOURCE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="${DLGRADE_AUTOGRADER_ROOT:-/autograder}"
@@ -95,13 +100,14 @@ cd "$SOURCE"
 # One exercise at a time by default: Gradescope's default container has about 768 MB and half a
 # CPU, and each parallel judge holds its own torch (DLGRADE_JOBS=2 on a bigger machine).
 PYTHONPATH="$SOURCE" PYTHONDONTWRITEBYTECODE=1 "$PY" -m grader --config "$SOURCE/autograder.yml" \
-  grade "$ROOT/submission" --results "$ROOT/results/results.json" --jobs "${DLGRADE_JOBS:-1}"
+  grade "$ROOT/submission" --results "$ROOT/results/results.json" --jobs "${DLGRADE_JOBS:-1}" \
+  --quiet
 code=$?
 if [ ! -s "$ROOT/results/results.json" ]; then
   # the grader itself could not run: say so rather than leave a blank score
   printf '{"score": 0, "output": "The autograder could not run (exit code %s); please tell your instructor.", "tests": []}\n' "$code" > "$ROOT/results/results.json"
 fi
-exit 0
+exit "$code"
 """
 
 

@@ -1,6 +1,7 @@
 """``dlgrade bundle student``: what students download.
 
-The zip holds an allowlist (:func:`grader.delivery.files.select`): the stubs (``assignments/``),
+The zip unpacks into one folder, named like the zip (``hw3.zip`` -> ``hw3/``) and named in its
+README. It holds an allowlist (:func:`grader.delivery.files.select`): the stubs (``assignments/``),
 the engine's student side, and per exercise its public checks, probes, golden data and the
 helper modules its public checks import; an ``autograder.yml`` that names no references, a
 ``pyproject.toml`` so that ``pip install .`` gives the ``dlgrade`` command, a README for
@@ -13,13 +14,14 @@ the public checks show the same points as in the final grade (e.g. 7.41 of 10).
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from grader.config import Config
-from grader.delivery.files import (Entry, config_text, engine_files, pyproject, stubs,
-                                   write_zip)
+from grader.delivery.files import (Entry, config_text, engine_files, pinned, pyproject,
+                                   stubs, write_zip)
 from grader.errors import GraderError
 from grader.runner import list_checks
 
@@ -62,11 +64,12 @@ def build_student_zip(config: Config, out: Path, *, exercises: Sequence[str] | N
                 Entry("pyproject.toml", pyproject("dlgrade", "dlgrade: public checks for "
                                                   "students").encode(), 0o644,
                       "pip install . gives the dlgrade command"),
-                Entry("README.md", student_readme(config, ids, hidden).encode(), 0o644,
+                Entry("README.md", student_readme(config, ids, hidden, top=top_folder(out),
+                                                  zip_name=Path(out).name).encode(), 0o644,
                       "how to install, check your work and hand it in"),
                 *stubs(config, ids)]
     refuse_leaks(config, entries, ids, behavioural=scan)
-    return write_zip(out, entries, manifest=MANIFEST_HEADER)
+    return write_zip(out, entries, manifest=MANIFEST_HEADER, prefix=top_folder(out))
 
 
 def refuse_leaks(config: Config, entries: list[Entry], ids: Sequence[str], *,
@@ -102,7 +105,15 @@ def refuse_leaks(config: Config, entries: list[Entry], ids: Sequence[str], *,
         raise GraderError(f"the student release would give answers away: {shown}")
 
 
-def student_readme(config: Config, ids: Sequence[str], hidden: dict[str, float]) -> str:
+def top_folder(out: Path) -> str:
+    """The one folder the zip unpacks into: the zip's name without ``.zip``, made safe."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(out).name.removesuffix(".zip")).strip(".-")
+    return name or "homework"
+
+
+def student_readme(config: Config, ids: Sequence[str], hidden: dict[str, float], *,
+                   top: str = "homework", zip_name: str = "homework.zip") -> str:
+    torch = pinned(["torch"])[0]
     rows = "\n".join(
         f"| `{ex}` | `assignments/{ex}.py` | {config.exercise(ex).points:g} | "
         f"{config.exercise(ex).points - hidden[ex]:.2f} |" for ex in ids)
@@ -112,22 +123,29 @@ Fill in the stubs in `assignments/` and check your work with `dlgrade`, the cour
 
 ## Install (once)
 
-You need Python 3.11 or newer. In this folder:
+You need Python 3.11 or newer. `{zip_name}` unpacks into one folder, `{top}/`; go into it:
 
 ```sh
+cd {top}
 python3 -m venv .venv && . .venv/bin/activate
-pip install torch --index-url https://download.pytorch.org/whl/cpu   # the CPU build (small)
+pip install "{torch}" --index-url https://download.pytorch.org/whl/cpu \\
+  || pip install "{torch}"    # where the CPU index has no build for your machine
 pip install .
 ```
 
-(A plain `pip install .` works too, but may download a large CUDA build of torch.)
+`{torch}` is the torch the grader uses: the CPU build (small) from PyTorch's own index, or
+the same version from PyPI where that index has none for your machine. A plain
+`pip install .` works too, but may download a large CUDA build of another torch.
 
 ## Check an exercise
 
 ```sh
-dlgrade check kfold                          # public checks on assignments/kfold.py
+dlgrade check kfold                          # in {top}/: public checks on assignments/kfold.py
 dlgrade check kfold --submission ~/mywork    # or on ~/mywork/kfold.py (a folder, a .zip, or kfold.ipynb)
 ```
+
+Without `--submission`, `dlgrade check` looks at the folder you are in and its `assignments/`
+(in `{top}/`: `assignments/kfold.py`), nothing else.
 
 Each check prints PASS or FAIL with its points; a failure says what was given, what was
 expected and where it differs. Your own `print` output appears below the table.
