@@ -26,9 +26,12 @@ EXERCISES_PACKAGE = "grader.exercises"
 EXERCISES_DIR = Path(__file__).parent / "exercises"
 CONFIG_NAME = "autograder.yml"
 CONFIG_ENV = "DLGRADE_CONFIG"
-# The six exercises with the course's settings, for `pip install dlgrade` used from any folder;
-# tests/test_config.py keeps it equal to the repository's autograder.yml (less its folders).
+# The course's exercises and settings, for `pip install dlgrade` used from any folder. In the
+# repository it is a link to autograder.yml (a wheel holds a copy), so an exercise added there
+# is built in too; it is loaded without its folders (solutions, assignments: the checkout's).
+# A bundle writes its own (grader/delivery).
 DEFAULT_CONFIG = Path(__file__).parent / "default_config.yml"
+FOLDER_KEYS = ("solutions", "assignments")
 
 
 ISOLATION = ("landlock", "namespaces", "uid")
@@ -89,11 +92,18 @@ class Config:
     assignment: str = "dlgrade assignment"
     seed: int = 0
     visibility: Visibility = "visible"
+    # Gradescope's visibility of run_autograder's console output: the total and dlgrade's own
+    # error lines (never a check's message or the code's printed output; see docs/instructors.md)
     stdout_visibility: Visibility = "hidden"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     solutions: Path | None = None
     assignments: Path | None = None
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+
+    @property
+    def builtin(self) -> bool:
+        """Whether this is the built-in config (no autograder.yml was found)."""
+        return self.path == DEFAULT_CONFIG.absolute()
 
     def exercise(self, exercise_id: str) -> ExerciseConfig:
         for ex in self.exercises:
@@ -132,9 +142,32 @@ def find_config(explicit: str | Path | None = None, *, cwd: Path | None = None,
     return DEFAULT_CONFIG
 
 
+def builtin_notice(config: Config) -> str:
+    """What the command line says, once, when it uses the built-in config."""
+    ids = config.ids
+    listed = ", ".join(ids[:8]) + (", ..." if len(ids) > 8 else "")
+    return (f"no {CONFIG_NAME} here or in a parent folder: using the built-in config of the "
+            f"{len(ids)} exercise(s) {listed}. To use another, create {CONFIG_NAME} in this "
+            "folder (or a parent) or pass --config PATH")
+
+
+def where_to_set(config: Config, key: str) -> str:
+    """Advice on setting ``key``: in the config file in use, or, where that is the built-in
+    one (inside the installed package: not the place), in an autograder.yml of one's own."""
+    if config.builtin:
+        return (f"create {CONFIG_NAME} (no config file was found here or above, so the built-in "
+                f"one is in use) with '{key}:', or pass --config PATH")
+    return f"set '{key}:' in {config.path.name}"
+
+
 def load_config(path: str | Path = "autograder.yml") -> Config:
-    """Read and validate ``path``; raise ``GraderError`` with a one-line message on any problem."""
-    path = Path(path).resolve()
+    """Read and validate ``path``; raise ``GraderError`` with a one-line message on any problem.
+
+    The built-in config (:data:`DEFAULT_CONFIG`) is read without ``solutions`` and
+    ``assignments``: in a checkout it is the repository's autograder.yml, whose folders belong
+    to the checkout, not to a command run from anywhere."""
+    builtin = Path(path).absolute() == DEFAULT_CONFIG.absolute()
+    path = DEFAULT_CONFIG.absolute() if builtin else Path(path).resolve()
     if not path.is_file():
         raise GraderError(f"config file not found: {path} (looked for it with --config, "
                           f"${CONFIG_ENV}, then {CONFIG_NAME} in the current folder and its parents)")
@@ -146,6 +179,8 @@ def load_config(path: str | Path = "autograder.yml") -> Config:
         raise GraderError(f"{path.name}: not valid YAML{where}: {getattr(err, 'problem', err)}") from None
     if not isinstance(raw, dict):
         raise GraderError(f"{path.name}: expected a mapping at the top level")
+    if builtin:
+        raw = {k: v for k, v in raw.items() if k not in FOLDER_KEYS}
     return parse_config(raw, path)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from grader.config import VISIBILITIES, Config, ExerciseConfig
+from grader.config import VISIBILITIES, Config, ExerciseConfig, where_to_set
 from grader.errors import CheckFailure, GraderError, Missing, StudentError
 from grader.results import CheckResult, write_private
 from grader.sandbox.process import ProgressFn, Runtime
@@ -38,6 +38,9 @@ class CheckMeta:
     # properties that a function doing nothing also has (see `gated_by` below).
     gated_by: tuple[str, ...] = ()
     function: str = ""
+    case: str = ""  # a parametrised check's case id ("relu"), else ""
+    # gated_by(..., paired=True): each case is paid by the same case of the named checks
+    paired: bool = False
 
 
 class Feedback:
@@ -100,6 +103,12 @@ class GradingState:
     gpu_lock: int | None = None  # descriptor of the held GPU lock (see fixtures.device)
     on_progress: ProgressFn | None = None  # draws training progress (the CLI, on a terminal)
     absent: dict[str, str] = field(default_factory=dict)  # exercise -> why its checks don't run
+    # exercise -> the check that shows why its module could not be imported (the others say
+    # so in one line: one message per exercise, not one per check)
+    import_failed: dict[str, str] = field(default_factory=dict)
+    # exercise -> why its probes cannot be imported in a worker (grader.probe_files): every
+    # check of it is a grader error, never the student's failure
+    broken: dict[str, str] = field(default_factory=dict)
     collected: list[CheckMeta] = field(default_factory=list)  # the checks that will run, in order
     exercises: tuple[str, ...] = ()  # graded in this order (their workers start one ahead)
 
@@ -129,8 +138,10 @@ class DlgradePlugin:
         config.addinivalue_line("markers", "visibility(v): visible | hidden | after_due_date | "
                                 "after_published")
         config.addinivalue_line("markers", "gpu: needs CUDA")
-        config.addinivalue_line("markers", "gated_by(*checks): pays only when every named check "
-                                "function of the same exercise passes (evidence of real work)")
+        config.addinivalue_line("markers", "gated_by(*checks, paired=False): pays only when "
+                                "every named check function of the same exercise passes "
+                                "(evidence of real work); paired=True: a parametrised check's "
+                                "case waits for the same case of the named checks only")
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -162,8 +173,8 @@ class DlgradePlugin:
                 continue
             if ("reference" in item.fixturenames and self.state.config.solutions is None
                     and not self.state.public_only):
-                message = (f"the hidden checks of {ex} need the reference solutions: set "
-                           f"'solutions:' in {self.state.config.path.name} (or run `dlgrade "
+                message = (f"the hidden checks of {ex} need the reference solutions: "
+                           f"{where_to_set(self.state.config, 'solutions')} (or run `dlgrade "
                            "check` for the public checks only)")
                 if message not in self.state.errors:
                     self.state.errors.append(message)
@@ -181,7 +192,8 @@ class DlgradePlugin:
             scale = _public_share(self.state.config.exercise(ex), ex in shipped_hidden) / totals[ex]
             item.stash[META] = CheckMeta(ex, check_name(ex, item), points * scale,
                                          visibility, gated_by=_gates(item),
-                                         function=_function(item))
+                                         function=_function(item), case=_case(item),
+                                         paired=_paired(item))
             (drop if self.state.public_only and visibility != "visible" else keep).append(item)
         if self.state.errors:
             drop, keep = items[:], []
@@ -197,6 +209,8 @@ class DlgradePlugin:
         ex = item.stash[META].exercise
         if ex in self._next:
             self._prestart(self._next[ex])
+        if ex in self.state.broken:
+            raise GraderError(self.state.broken[ex])
         reason = self.state.absent.get(ex)
         if reason is not None:
             raise Missing(reason)
@@ -211,7 +225,7 @@ class DlgradePlugin:
         return (yield)
 
     def _prestart(self, exercise: str) -> None:
-        if exercise in self.state.absent or self.state.errors:
+        if exercise in self.state.absent or exercise in self.state.broken or self.state.errors:
             return
         student_for(self.state, exercise).prestart()
 
@@ -245,7 +259,13 @@ class DlgradePlugin:
         outcome = item.stash.get(OUTCOME, {})
         status = outcome.get("status", "passed")
         fb = item.stash.get(FEEDBACK, None)  # set by the `feedback` fixture (grader.fixtures)
-        text = "\n\n".join([outcome.get("message", "")] + (fb.texts if fb else [])).strip()
+        message = outcome.get("message", "")
+        if outcome.get("category") == "import":
+            first = self.state.import_failed.setdefault(meta.exercise, meta.name)
+            if first != meta.name:
+                message = (f"not run: {meta.exercise}.py could not be imported (the reason is "
+                           f"shown once, in the check \"{first.split(': ', 1)[-1]}\")")
+        text = "\n\n".join([message] + (fb.texts if fb else [])).strip()
         fmt = "text"
         if fb and fb.html_parts:
             fmt = "html"
@@ -265,11 +285,25 @@ class DlgradePlugin:
         run wherever the gated check runs (a visible check cannot wait for a hidden one)."""
         visibility = {(ex, _function(item)): vis for item, ex, _, vis in raw}
         gated = {(ex, _function(item)) for item, ex, _, _ in raw if _gates(item)}
+        cases: dict[tuple[str, str], set[str]] = {}
+        for item, ex, _, _ in raw:
+            cases.setdefault((ex, _function(item)), set()).add(_case(item))
         for item, ex, _, vis in raw:
+            extra = {k for mark in item.iter_markers("gated_by")
+                     for k in getattr(mark, "kwargs", {})} - {"paired"}
+            if extra:
+                self.state.errors.append(f"check {item.nodeid}: gated_by takes check names and "
+                                         f"paired=True, not {', '.join(sorted(extra))}")
+            if _paired(item) and not _case(item):
+                self.state.errors.append(f"check {item.nodeid}: gated_by(paired=True) pairs "
+                                         "the cases of a parametrised check; this one has none")
             for name in _gates(item):
                 where = f"check {item.nodeid}: gated_by({name!r})"
                 if (ex, name) not in visibility:
                     self.state.errors.append(f"{where} names no check of {ex}")
+                elif _paired(item) and _case(item) and _case(item) not in cases[(ex, name)]:
+                    self.state.errors.append(f"{where}, paired=True: {name} has no case "
+                                             f"[{_case(item)}] to pair with")
                 elif (ex, name) in gated:
                     self.state.errors.append(f"{where} names a check that is gated itself")
                 elif vis == "visible" and visibility[(ex, name)] != "visible":
@@ -302,30 +336,44 @@ def _gates(item: pytest.Item) -> tuple[str, ...]:
     return tuple(name for mark in item.iter_markers("gated_by") for name in mark.args)
 
 
+def _paired(item: pytest.Item) -> bool:
+    return any(getattr(mark, "kwargs", {}).get("paired")
+               for mark in item.iter_markers("gated_by"))
+
+
+def _case(item: pytest.Item) -> str:
+    callspec = getattr(item, "callspec", None)
+    return callspec.id if callspec is not None else ""
+
+
 def pay_gated(results: list[CheckResult], metas: list[CheckMeta]) -> list[CheckResult]:
     """Zero the passed checks whose evidence did not pass, saying which evidence was missing.
 
     A property that a function doing nothing also has (identity in eval mode, ``p = 0`` keeps
     everything, bad arguments raise) earns its points only alongside the checks that show real
     work. Evidence is judged on this run's results: a check not run (``dlgrade check`` without
-    the hidden checks) is not evidence.
+    the hidden checks) is not evidence. A ``paired`` gate waits for the same case of the named
+    checks only (case ``relu`` of "values" pays case ``relu`` of "shape").
     """
-    by_function: dict[tuple[str, str], list[CheckResult]] = {}
+    by_function: dict[tuple[str, str], list[tuple[CheckMeta, CheckResult]]] = {}
     meta_of = {(m.exercise, m.name): m for m in metas}
     for result in results:
         meta = meta_of.get((result.exercise, result.name))
         if meta is not None:
-            by_function.setdefault((result.exercise, meta.function), []).append(result)
+            by_function.setdefault((result.exercise, meta.function), []).append((meta, result))
     paid = []
     for result in results:
         meta = meta_of.get((result.exercise, result.name))
         if meta is None or not meta.gated_by or not result.passed:
             paid.append(result)
             continue
-        missing = [r.name for name in meta.gated_by
-                   for r in by_function.get((result.exercise, name), []) if not r.passed]
+        evidence = {name: [r for m, r in by_function.get((result.exercise, name), [])
+                           if not meta.paired or m.case == meta.case]
+                    for name in meta.gated_by}
+        missing = [r.name for rs in evidence.values() for r in rs if not r.passed]
         missing += [f"{result.exercise}: {name.removeprefix('test_').replace('_', ' ')}"
-                    for name in meta.gated_by if (result.exercise, name) not in by_function]
+                    + (f" [{meta.case}]" if meta.paired else "")
+                    for name, rs in evidence.items() if not rs]
         if not missing:
             paid.append(result)
             continue
@@ -368,7 +416,9 @@ def _verdict(excinfo: pytest.ExceptionInfo, when: str) -> dict:
     err = excinfo.value
     if excinfo.errisinstance(pytest.skip.Exception):
         return {"status": "skipped", "message": f"not run: {getattr(err, 'msg', err)}"}
-    if isinstance(err, (StudentError, CheckFailure)):
+    if isinstance(err, StudentError):
+        return {"status": "failed", "message": str(err), "category": err.category}
+    if isinstance(err, CheckFailure):
         return {"status": "failed", "message": str(err)}
     if isinstance(err, AssertionError):
         return {"status": "failed", "message": str(err) or "assertion failed"}

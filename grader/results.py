@@ -18,6 +18,7 @@ import shutil
 import stat
 import tempfile
 import textwrap
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -90,6 +91,20 @@ class Report:
         return "\n".join(lines)
 
 
+def grader_error_notice(report: Report) -> str:
+    """The top-level notice when the grader itself failed in any check ("" when it did not):
+    every format shows it first, so that a broken autograder (a missing reference, a hidden
+    check that crashes) never passes for an ordinary score."""
+    broken = [c for c in report.checks if c.status == "error"]
+    if not broken:
+        return ""
+    # exercises, not check names: a hidden check's name can carry its case (shown to students)
+    where = ", ".join(f"{ex} ({n})" for ex, n in Counter(c.exercise for c in broken).items())
+    return (f"GRADER ERROR: the grader itself failed in {len(broken)} check(s), of {where}. "
+            "Their points are not a verdict on the submission, and the total is incomplete: "
+            "tell your instructor.")
+
+
 # C0 controls but tab and newline, DEL, C1 controls, bidi embeddings, overrides and isolates,
 # and what XML 1.0 forbids besides (surrogates, U+FFFE, U+FFFF). \r is handled before.
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
@@ -141,6 +156,9 @@ def format_table(report: Report, *, details: bool = True, width: int = 100) -> s
         lines.append("")
     lines.append(f"Total: {_num(report.score)} / {_num(report.max_score)}"
                  f"   ({len(report.checks)} checks, {report.seconds:.1f} s)")
+    if notice := grader_error_notice(report):  # first and last: where a reader looks
+        lines[:0] = [*textwrap.wrap(notice, width, break_on_hyphens=False), ""]
+        lines.append("GRADER ERROR: the total above is incomplete (see the top)")
     return "\n".join(lines)
 
 
@@ -163,8 +181,9 @@ def to_gradescope(report: Report) -> dict:
                  "status": "passed" if c.passed else "failed", "tags": [c.exercise],
                  "output_format": c.output_format}
         tests.append(entry)
+    output = "\n".join(t for t in (grader_error_notice(report), report.notes_text()) if t)
     return {"score": report.score, "execution_time": round(report.seconds, 2),
-            "output": report.notes_text(), "output_format": "text", "visibility": "visible",
+            "output": output, "output_format": "text", "visibility": "visible",
             "stdout_visibility": report.stdout_visibility, "tests": tests}
 
 

@@ -24,6 +24,7 @@ from grader.config import EXERCISES_DIR, Config
 from grader.errors import GraderError
 from grader import fixtures, tamper
 from grader.plugin import CheckMeta, DlgradePlugin, GradingState
+from grader.probe_files import import_problem
 from grader.results import Report, printable
 from grader.delivery.intake import Intake, take_submission
 from grader.sandbox.process import ProgressFn, Runtime, prepare_runtime
@@ -174,7 +175,7 @@ def list_checks(config: Config, exercises: Sequence[str] | None = None, *,
 def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | None = None,
           public_only: bool = False, artifacts_dir: Path | None = None,
           on_progress: ProgressFn | None = None, stop_at_first_loss: bool = False,
-          jobs: int = 1) -> Report:
+          jobs: int = 1, scope: str = "submission") -> Report:
     """Grade ``submission`` on ``exercises`` (default: all).
 
     ``submission`` is what a student handed in: a folder of ``<id>.py`` files (or one holding
@@ -183,7 +184,9 @@ def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | 
     check is listed at 0 with the reason. ``stop_at_first_loss`` stops at the first check that
     loses points and lists only the checks run so far (mutation testing asks only *whether* and
     *where* a mutant loses points). ``jobs`` > 1 grades that many exercises at once, each in a
-    judge process of its own (same checks, same seeds: the same scores). Raises ``GraderError``
+    judge process of its own (same checks, same seeds: the same scores). ``scope="here"``
+    looks only at the folder's own files and its ``assignments/`` (``dlgrade check`` without
+    ``--submission``: never at every zip around it). Raises ``GraderError``
     only when grading cannot run (bad arguments, broken checks); anything wrong with the
     submission is a failed check.
     """
@@ -199,7 +202,7 @@ def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | 
     runtime = None
     try:
         with no_bytecode():
-            intake = take_submission(given, ids, work)
+            intake = take_submission(given, ids, work, scope=scope)
             refused = _tampering(intake, ids)
             runtime = prepare_runtime(config)
             if jobs > 1 and len(ids) > 1 and not stop_at_first_loss:
@@ -222,7 +225,8 @@ def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | 
               else c
               for c in report.checks]
     return Report(
-        checks=tuple(replace(c, output=scrub(c.output)) for c in checks),
+        checks=tuple(replace(c, output=intake.locate(c.exercise, scrub(c.output)))
+                     for c in checks),
         exercises=ids, points={ex: config.exercise(ex).points for ex in ids},
         notices=tuple(map(scrub, intake.general + runtime.notices)),
         exercise_notes={ex: tuple(map(scrub, _notes(intake, ex, refused))) for ex in ids
@@ -259,7 +263,8 @@ def _run_checks(config: Config, intake: Intake, ids: tuple[str, ...], runtime: R
     state = GradingState(config=runtime.judge_config(config), submission=intake.folder,
                          runtime=runtime, public_only=public_only, artifacts_dir=artifacts_dir,
                          on_progress=on_progress, exercises=ids,
-                         absent={ex: _absent_message(ex) for ex in intake.problems})
+                         absent={ex: _absent_message(ex) for ex in intake.problems},
+                         broken={ex: why for ex in ids if (why := import_problem(ex))})
     plugin = DlgradePlugin(state)
     def interrupted() -> None:
         if on_interrupt is not None:

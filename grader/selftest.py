@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
-from grader.config import Config
+from collections.abc import Sequence
+
+from grader.config import Config, where_to_set
 from grader.errors import GraderError
-from grader.release import release
+from grader.release import release, release_golden
 from grader.runner import grade
 
 
-def selftest(config: Config) -> tuple[bool, str]:
-    """Return (ok, a report to print)."""
+def selftest(config: Config, exercises: Sequence[str] | None = None) -> tuple[bool, str]:
+    """Return (ok, a report to print), for ``exercises`` (default: all of the config)."""
     if config.solutions is None or config.assignments is None:
-        raise GraderError("selftest needs both 'solutions' and 'assignments' in the config")
+        raise GraderError("selftest needs both 'solutions' and 'assignments' in the config: "
+                          + where_to_set(config, "solutions"))
+    ids = tuple(exercises) if exercises else config.ids
     lines, ok = [], True
-    stale = release(config.solutions, config.assignments, check=True)
+    stale = [name for name in release(config.solutions, config.assignments, check=True)
+             if name.removesuffix(".py") in ids]
     if stale:
         ok = False
         lines.append(f"FAIL stubs out of date (run `dlgrade release`): {', '.join(stale)}")
-    ref = grade(config, config.solutions)
-    stub = grade(config, config.assignments)
-    for ex in config.ids:
+    stale = release_golden(config.solutions, ids, check=True)
+    if stale:
+        ok = False
+        lines.append(f"FAIL golden data out of date (run `dlgrade release`): {', '.join(stale)}")
+    ref = grade(config, config.solutions, exercises=ids)
+    stub = grade(config, config.assignments, exercises=ids)
+    for ex in ids:
         r_score, r_max = ref.exercise_score(ex)
         s_score, s_max = stub.exercise_score(ex)
         r_names = [c.name for c in ref.checks if c.exercise == ex]

@@ -385,9 +385,14 @@ def test_grader_hash_follows_config_and_exercises(tmp_path, config_path):
     assert resume.grader_hash(config, EXERCISES) == base
     assert resume.grader_hash(config, ("kfold",)) != base
     changed = tmp_path / "autograder.yml"
-    changed.write_text(config_text().replace("call_timeout: 2", "call_timeout: 3"))
+    changed.write_text(config_text().replace("call_timeout: 2}", "call_timeout: 3}"))
     assert changed.read_text() != config_text()
     assert resume.grader_hash(load_config(changed), EXERCISES) != base
+    # an exercise's own hash follows its own settings only
+    assert resume.exercise_hash(load_config(changed), "param_count") == resume.exercise_hash(
+        config, "param_count")
+    assert resume.exercise_hash(load_config(changed), "kfold") != resume.exercise_hash(
+        config, "kfold")
 
 
 def test_results_names_are_safe_and_unique():
@@ -427,3 +432,96 @@ def test_progress_bar_on_a_terminal_and_lines_elsewhere():
     text = out.getvalue()
     assert "1 submission(s) unchanged" in text and "2/2" in text and "ETA" in text
     assert "c: not graded (grading failed; timed out)" in text
+
+
+# -- a subset into an existing --out; loud failures; interrupts -----------------------------------
+
+def test_a_subset_keeps_the_other_columns_and_grades_only_what_changed(export, config_path,
+                                                                       tmp_path):
+    root, out, first, _ = export
+    root2, out2 = tmp_path / "export", tmp_path / "out"
+    shutil.copytree(root, root2)
+    shutil.copytree(out, out2)
+    book = (out / "gradebook.csv").read_text()
+    kept = {p.name: resume.load_state(p)["parts"]["param_count"]
+            for p in (out2 / "results").iterdir()}
+
+    same = grade_batch(load_config(config_path), root2, out2, exercises=["kfold"], jobs=2)
+    assert same.graded == () and len(same.unchanged) == 6
+    assert (out2 / "gradebook.csv").read_text() == book  # param_count's column is still there
+
+    # kfold's grader changes: kfold is graded again, param_count's results stay as they were
+    changed = tmp_path / "autograder.yml"
+    changed.write_text(config_text().replace("call_timeout: 2}", "call_timeout: 3}"))
+    again = grade_batch(load_config(changed), root2, out2, exercises=["kfold"], jobs=2)
+    assert len(again.graded) == 6
+    for path in (out2 / "results").iterdir():
+        state = resume.load_state(path)
+        assert state["parts"]["param_count"] == kept[path.name]
+        assert list(state["exercises"]) == ["kfold", "param_count"]
+    assert read_gradebook(out2 / "gradebook.csv") == read_gradebook(out / "gradebook.csv")
+
+    # a submission's files change: its param_count result is dropped, and the row says so
+    shutil.copy(SOLUTIONS / "kfold.py", root2 / "assignment_4242_export" / "submission_1003")
+    third = grade_batch(load_config(changed), root2, out2, exercises=["kfold"], jobs=2)
+    assert third.graded == ("submission_1003",)
+    alan = read_gradebook(out2 / "gradebook.csv")[3]
+    assert (alan["kfold"], alan["param_count"], alan["total"]) == ("10", "", "10")
+    assert alan["flags"] == "not graded (param_count)"
+    fourth = grade_batch(load_config(changed), root2, out2, jobs=2)  # all: param_count only
+    assert fourth.graded == ("submission_1003",)
+    alan = read_gradebook(out2 / "gradebook.csv")[3]
+    assert (alan["param_count"], alan["total"], alan["flags"]) == (
+        "0", "10", "missing param_count.py")
+
+
+def test_the_summary_names_the_submissions_of_each_flag(export):
+    root, out, result, _ = export
+    page = (out / "summary.html").read_text()
+    flags = page[page.index("<h2>Flags</h2>"):]
+    row = flags[flags.index("<td>timed out (kfold)</td>"):].split("</tr>", 1)[0]
+    assert "submission_1005" in row and "submission_1001" not in row
+    assert "GRADER ERROR" not in page and not result.grader_failed
+
+
+def test_a_grader_error_in_a_batch_exits_3_and_is_on_the_summary(tmp_path, capsys):
+    (tmp_path / "sol").mkdir()  # conv's reference is missing: its hidden checks cannot run
+    config = tmp_path / "autograder.yml"
+    config.write_text("solutions: sol\nexercises:\n  conv: {points: 25}\n")
+    root = tmp_path / "root"
+    (root / "alice").mkdir(parents=True)
+    shutil.copy(SOLUTIONS / "conv.py", root / "alice")
+    code = dlgrade(["grade-batch", str(root), "--out", str(tmp_path / "out"), "--jobs", "1",
+                    "--config", str(config)])
+    printed = capsys.readouterr()
+    assert code == 3, printed.err
+    assert "GRADER ERROR: the grader itself failed in checks of 1 submission(s): alice" \
+           in printed.out
+    assert "exit code 3" in printed.err
+    page = (tmp_path / "out" / "summary.html").read_text()
+    assert "<strong>GRADER ERROR</strong>: the grader itself failed in checks of 1" in page
+    state = resume.load_state(tmp_path / "out" / "results" / "alice.json")
+    assert state["results"]["output"].startswith("GRADER ERROR")
+    assert read_gradebook(tmp_path / "out" / "gradebook.csv")[0]["flags"] == "grader error (conv)"
+
+
+def test_an_interrupt_names_what_exists(tmp_path, monkeypatch, capsys):
+    import grader.batch.driver as driver
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(driver, "grade_batch", interrupted)
+    root = tmp_path / "root"
+    (root / "alice").mkdir(parents=True)
+    argv = ["grade-batch", str(root), "--out", str(tmp_path / "out"), "--config",
+            str(REPO / "autograder.yml")]
+    assert dlgrade(argv) == 130
+    err = capsys.readouterr().err
+    assert "no submission was graded, and nothing is in" in err and "kept" not in err
+    (tmp_path / "out" / "results").mkdir(parents=True)
+    (tmp_path / "out" / "results" / "alice.json").write_text("{}")
+    assert dlgrade(argv) == 130
+    err = capsys.readouterr().err
+    assert "holds the results of 1 submission(s), kept" in err
+    assert "the gradebook and summary are written when a batch ends" in err

@@ -111,12 +111,37 @@ def test_without_any_config_the_builtin_one_is_used(tmp_path):
 
 
 def test_the_builtin_config_is_the_repository_config_less_its_folders():
-    """One set of settings: the packaged default must not drift from autograder.yml."""
+    """One set of settings: the packaged default is a link to autograder.yml (an exercise added
+    there is built in too), read without the checkout's folders."""
     import dataclasses
 
+    assert DEFAULT_CONFIG.is_symlink() and DEFAULT_CONFIG.resolve() == REPO / "autograder.yml"
     repo, builtin = load_config(REPO / "autograder.yml"), load_config(DEFAULT_CONFIG)
+    assert builtin.builtin and not repo.builtin
+    assert builtin.solutions is None and builtin.assignments is None
+    assert builtin.path == DEFAULT_CONFIG and builtin.root == DEFAULT_CONFIG.parent
     strip = dict(path=None, root=None, solutions=None, assignments=None)
     assert dataclasses.replace(repo, **strip) == dataclasses.replace(builtin, **strip)
+
+
+def test_the_builtin_config_says_so_once_and_advises_a_file_of_ones_own(tmp_path, monkeypatch,
+                                                                        capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    (tmp_path / "kfold.py").write_text((REPO / "assignments" / "kfold.py").read_text())
+    assert dlgrade(["check", "kfold"]) == 0
+    err = capsys.readouterr().err
+    ids = load_config(DEFAULT_CONFIG).ids
+    assert err.count("no autograder.yml here or in a parent folder: using the built-in config "
+                     f"of the {len(ids)} exercise(s) {', '.join(ids[:2])}") == 1
+    assert "create autograder.yml in this folder (or a parent) or pass --config PATH" in err
+    # an error names what to do, never the package's own file
+    assert dlgrade(["grade", str(tmp_path), "--exercises", "conv"]) == 2
+    err = capsys.readouterr().err
+    assert "create autograder.yml (no config file was found here or above" in err
+    assert "with 'solutions:', or pass --config PATH" in err and "default_config" not in err
+    assert dlgrade(["selftest"]) == 2
+    assert "default_config" not in capsys.readouterr().err
 
 
 def test_config_goes_before_or_after_the_command(tmp_path, capsys):

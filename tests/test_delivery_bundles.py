@@ -39,15 +39,20 @@ def _public_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def student_zip(tmp_path_factory):
-    return build_student_zip(repo_config(), tmp_path_factory.mktemp("student") / "student.zip")
+    # the release's own leak scan is tests/test_leaks.py's business
+    return build_student_zip(repo_config(), tmp_path_factory.mktemp("student") / "student.zip",
+                             scan=False)
 
 
 def test_student_zip_holds_no_reference_no_hidden_check_and_no_solution_body(student_zip):
     with zipfile.ZipFile(student_zip) as zf:
-        names = zf.namelist()
-        texts = {n: zf.read(n).decode(errors="replace") for n in names}
+        inside = zf.namelist()
+        assert all(n.startswith("student/") for n in inside)  # one folder, named like the zip
+        names = [n.removeprefix("student/") for n in inside]
+        texts = {n.removeprefix("student/"): zf.read(n).decode(errors="replace") for n in inside}
     assert not [n for n in names if n.startswith("solutions/") or "test_hidden" in n
-                or n.endswith("calibrate.py")]
+                or n.endswith(("calibrate.py", "equivalent_mutants.yml", "cases.py"))]
+    assert "MANIFEST" in names
     for n in names:
         assert not n.startswith("/") and ".." not in n.split("/")
     for solution, bodies in _solution_bodies().items():
@@ -62,6 +67,10 @@ def test_student_zip_holds_no_reference_no_hidden_check_and_no_solution_body(stu
     readme = texts["README.md"]
     assert "pip install ." in readme and "dlgrade check kfold" in readme
     assert "hidden" in readme and "7.41" in readme  # what the public points mean
+    assert "`student.zip` unpacks into one folder, `student/`" in readme and "cd student" in readme
+    torch = f"torch=={__import__('torch').__version__.split('+')[0]}"  # the grader's torch
+    assert f'pip install "{torch}" --index-url https://download.pytorch.org/whl/cpu' in readme
+    assert f'|| pip install "{torch}"' in readme
 
 
 @pytest.fixture(scope="module")
@@ -95,13 +104,17 @@ def test_student_zip_installs_in_a_fresh_venv_and_checks_kfold(student_zip, fres
     folder = _public_dir()
     try:
         with zipfile.ZipFile(student_zip) as zf:
-            zf.extractall(folder / "hw")
-        hw = folder / "hw"
+            zf.extractall(folder)  # into an empty folder, as a student does
+        (hw,) = folder.iterdir()  # one folder, as the README says
+        assert hw.name == "student"
         pip = _run([fresh_venv, "-m", "pip", "install", "-q", "."], cwd=hw)
         assert pip.returncode == 0, pip.stderr[-2000:]
         dlgrade = str(Path(fresh_venv).parent / "dlgrade")
         stub = _run([dlgrade, "check", "kfold"], cwd=hw)
         assert stub.returncode == 0, stub.stderr
+        # one line on the isolation, no warning a student cannot act on
+        sandbox = [l for l in stub.stdout.splitlines() if l.startswith("sandbox:")]
+        assert len(sandbox) == 1 and "WARNING" not in stub.stdout + stub.stderr, stub.stdout
         score, public = _public_total(stub.stdout)
         assert score == 0 and 0 < public < 10
         assert f"worth {public:g} of the exercise's 10 points" in stub.stdout
@@ -116,6 +129,18 @@ def test_student_zip_installs_in_a_fresh_venv_and_checks_kfold(student_zip, fres
         away = _run([dlgrade, "check", "kfold", "--submission", str(mine)], cwd=empty)
         assert _public_total(away.stdout) == (public, public), away.stdout + away.stderr
         assert "took KFold.py as kfold.py" in away.stdout
+        # conv's public checks read their golden data from the installed package: the stub
+        # scores 0 and the reference full public marks, from outside the folder
+        stubs = _run([dlgrade, "check", "conv", "--submission", str(hw / "assignments")],
+                     cwd=empty)
+        score, public = _public_total(stubs.stdout)
+        assert score == 0 and 0 < public < 25, stubs.stdout + stubs.stderr
+        shutil.copy(SOLUTIONS / "conv.py", mine / "conv.py")
+        ref = _run([dlgrade, "check", "conv", "--submission", str(mine)], cwd=empty)
+        assert _public_total(ref.stdout) == (public, public), ref.stdout + ref.stderr
+        # the instructor commands are not in the student release, and say so
+        refused = _run([dlgrade, "bundle", "student", "--out", str(folder / "x.zip")], cwd=hw)
+        assert refused.returncode == 2 and "instructor command" in refused.stderr, refused.stderr
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -165,8 +190,10 @@ def gradescope_source():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _run_autograder(source: Path, fill) -> dict:
-    """Run ``run_autograder`` on a temporary root whose submission ``fill(folder)`` lays out."""
+def _run_autograder(source: Path, fill, code: int = 0) -> dict:
+    """Run ``run_autograder`` on a temporary root whose submission ``fill(folder)`` lays out;
+    it must exit with ``code`` and print no check's message (Gradescope's stdout_visibility
+    shows its console output, where a hidden check's input must never be)."""
     root = _public_dir()
     try:
         (root / "submission").mkdir()
@@ -175,7 +202,8 @@ def _run_autograder(source: Path, fill) -> dict:
                "DLGRADE_AUTOGRADER_ROOT": str(root), "DLGRADE_PYTHON": sys.executable}
         proc = subprocess.run(["bash", str(source / "run_autograder")], cwd=root, env=env,
                               capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, proc.stderr
+        assert proc.returncode == code, proc.stderr
+        assert re.fullmatch(r"[\d.]+ / [\d.]+\n", proc.stdout), proc.stdout  # the total only
         text = (root / "results" / "results.json").read_text()
         everything = text + proc.stdout + proc.stderr
         for machine_path in (str(root), str(source), str(REPO), sys.prefix, tempfile.gettempdir()
@@ -209,7 +237,7 @@ def test_gradescope_reference_gets_full_marks(gradescope_source):
     ids = repo_config().ids
     results = _run_autograder(gradescope_source["all"], _copy(ids))
     _check_spec(results)
-    assert results["score"] == sum(repo_config().exercise(e).points for e in ids) == 120
+    assert results["score"] == sum(repo_config().exercise(e).points for e in ids)
     assert all(t["score"] == t["max_score"] for t in results["tests"])
 
 
@@ -240,3 +268,18 @@ def test_gradescope_submissions_as_handed_in(gradescope_source, case):
     if case == "empty":
         assert "no kfold.py" in results["output"] and "no param_count.py" in results["output"]
         assert results["output"].count("kfold.py") <= 3  # once per exercise, not per check
+
+
+@pytest.mark.slow
+def test_gradescope_a_missing_reference_is_loud(gradescope_source):
+    """A broken autograder does not pass for an ordinary score: run_autograder exits 3 and
+    results.json starts with the notice."""
+    broken = _public_dir()
+    try:
+        shutil.copytree(gradescope_source["all"], broken / "source", symlinks=True)
+        (broken / "source" / "solutions" / "conv.py").unlink()
+        results = _run_autograder(broken / "source", _copy(["conv"]), code=3)
+        assert results["output"].startswith("GRADER ERROR: the grader itself failed in ")
+        assert "of conv (" in results["output"].split("\n")[0]
+    finally:
+        shutil.rmtree(broken, ignore_errors=True)

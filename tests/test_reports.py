@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -76,14 +77,18 @@ def test_cli_errors_exit_2_with_a_message(argv, message, capsys):
 
 
 def test_a_missing_submission_folder_still_writes_every_check_at_zero(tmp_path, capsys):
+    """grade() lists every check at 0 with the reason; the command line refuses the path
+    (exit code 2, results.json saying why: a typo in a CI job never becomes a zero)."""
+    report = grade_dir(Path("/no/such/folder"), "kfold")
+    assert report.score == 0
+    assert len(report.checks) == len(runner.list_checks(repo_config(), ["kfold"]))
+    assert all(c.max_score > 0 and c.score == 0 for c in report.checks)
+    assert any("does not exist" in n for n in report.notices)
     results = tmp_path / "results.json"
     assert dlgrade(["--config", CONFIG, "grade", "/no/such/folder", "--exercises", "kfold",
-                    "--results", str(results)]) == 0
+                    "--results", str(results)]) == 2
     data = json.loads(results.read_text())
-    assert data["score"] == 0
-    assert len(data["tests"]) == len(runner.list_checks(repo_config(), ["kfold"]))
-    assert all(t["max_score"] > 0 and t["score"] == 0 for t in data["tests"])
-    assert "does not exist" in data["output"]
+    assert data["score"] == 0 and "does not exist" in data["output"]
 
 
 def test_check_runs_public_checks_only(capsys):

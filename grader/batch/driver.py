@@ -5,7 +5,9 @@ same files by the same grader (:mod:`grader.batch.resume`), has an engine grade 
 (:mod:`grader.batch.engines`, each submission in a fresh judge process), and writes into DIR:
 
 - ``results/<submission>.json``: each submission's state and Gradescope ``results.json`` (key
-  ``results``), written as soon as it is graded;
+  ``results``), written as soon as it is graded; each exercise's results are kept apart, so a
+  batch of a subset (``exercises``) into the same DIR grades those exercises where they changed
+  and keeps the others (see :mod:`grader.batch.resume`);
 - ``gradebook.csv``: one row per student (:mod:`grader.batch.gradebook`);
 - ``summary.html``: histograms and pass rates per check (:mod:`grader.batch.summary`).
 """
@@ -38,7 +40,14 @@ class BatchResult:
     table: tuple[dict[str, str], ...]
     out: Path
     seconds: float
+    grader_errors: tuple[str, ...] = ()  # keys with a check that crashed in the grader
     isolation: str = ""  # how the workers were isolated (grader.sandbox.runtime)
+
+    @property
+    def grader_failed(self) -> bool:
+        """A submission could not be graded, or the grader failed in a check of one: the
+        command exits 3 (the rows say which, and the summary page why)."""
+        return bool(self.failed or self.grader_errors)
 
     @property
     def gradebook(self) -> Path:
@@ -54,6 +63,12 @@ class BatchResult:
         lines = [f"graded {len(self.graded)} submission(s) in {self.seconds:.0f} s{rate}"
                  + (f"; {len(self.unchanged)} unchanged since their last grading, not graded "
                     "again" if self.unchanged else "")]
+        if self.grader_errors:
+            lines.append(f"GRADER ERROR: the grader itself failed in checks of "
+                         f"{len(self.grader_errors)} submission(s): "
+                         f"{', '.join(self.grader_errors[:5])}"
+                         + (", ..." if len(self.grader_errors) > 5 else "")
+                         + " (flag 'grader error'; their totals are incomplete)")
         if self.failed:
             lines.append(f"{len(self.failed)} could not be graded: {', '.join(self.failed[:5])}"
                          + (", ..." if len(self.failed) > 5 else "")
@@ -92,30 +107,49 @@ def grade_batch(config: Config, root: Path | str, out: Path | str, *,
     found = layouts.find_submissions(root)
     results_dir = out / "results"
     names = resume.results_names([s.key for s in found.submissions])
-    version = resume.grader_hash(config, ids)
-    timeout = 2 * sum(config.exercise(ex).time_limit for ex in ids) + SLACK_S
+    hashes_ex = {ex: resume.exercise_hash(config, ex) for ex in ids}
 
     states: dict[str, dict] = {}
     hashes: dict[str, str] = {}
+    earlier: dict[str, dict | None] = {}
     tasks: list[dict] = []
     by_key = {s.key: s for s in found.submissions}
     for sub in found.submissions:
         hashes[sub.key] = resume.submission_hash(sub.path)
-        state = resume.load_state(results_dir / names[sub.key])
-        if not force and resume.is_current(state, hashes[sub.key], version):
+        state = earlier[sub.key] = resume.load_state(results_dir / names[sub.key])
+        todo = list(ids) if force else resume.stale(state, hashes[sub.key], hashes_ex)
+        if not todo:
             states[sub.key] = state
         else:
+            timeout = 2 * sum(config.exercise(ex).time_limit for ex in todo) + SLACK_S
             tasks.append(make_task(key=sub.key, submission=sub.path, config=config.path,
-                                   exercises=ids, timeout=timeout))
+                                   exercises=todo, timeout=timeout))
     unchanged = tuple(states)
 
     def on_done(task: dict, outcome: dict) -> None:
         sub = by_key[task["key"]]
+        before = earlier[sub.key]
+        # the exercises graded before from these same files stay; the others go
+        parts = (dict(before.get("parts") or {}) if before is not None
+                 and before.get("submission_hash") == hashes[sub.key] else {})
+        for ex in task["exercises"]:
+            parts.pop(ex, None)
+        failure = None
+        if outcome.get("ok"):
+            for ex, part in outcome["parts"].items():
+                parts[ex] = {**part, "grader_hash": hashes_ex[ex]}
+            notices = outcome.get("notices", [])
+        else:
+            failure = {"error": outcome.get("error", ""), "exercises": task["exercises"],
+                       "flags": outcome.get("flags", ["grading failed"])}
+            notices = (before or {}).get("notices", []) if parts else []
+        parts = {ex: parts[ex] for ex in config.ids if ex in parts}  # in the config's order
         state = {"key": sub.key, "students": [vars(s) for s in sub.students],
-                 "submission_hash": hashes[sub.key], "grader_hash": version,
-                 "exercise_ids": list(ids), "complete": bool(outcome.get("ok")),
+                 "submission_hash": hashes[sub.key], "exercise_ids": list(parts),
                  "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                 **outcome}
+                 "seconds": outcome.get("seconds", 0.0),
+                 **resume.combine(parts, notices, config.ids,
+                                  stdout_visibility=config.stdout_visibility, failure=failure)}
         resume.save_state(results_dir / names[sub.key], state)
         states[sub.key] = state
         if progress is not None:
@@ -133,16 +167,24 @@ def grade_batch(config: Config, root: Path | str, out: Path | str, *,
         if progress is not None:
             progress.close()
 
-    table = gradebook.rows(found.submissions, states, ids)
-    gradebook.write_gradebook(out / "gradebook.csv", table, ids)
+    # every exercise some submission holds results of (a subset graded earlier into the same
+    # DIR keeps its column), in the config's order
+    shown = tuple(ex for ex in config.ids if ex in ids or any(
+        ex in (st.get("parts") or {}) for st in states.values()))
+    table = gradebook.rows(found.submissions, states, shown)
+    gradebook.write_gradebook(out / "gradebook.csv", table, shown)
     write_atomic(out / "summary.html", summary.render(
-        title=config.assignment, submissions=found.submissions, states=states, exercises=ids,
-        exercise_points={ex: config.exercise(ex).points for ex in ids},
-        grader_version=version, notices=(isolation, *found.notices)))
+        title=config.assignment, submissions=found.submissions, states=states, exercises=shown,
+        exercise_points={ex: config.exercise(ex).points for ex in shown},
+        grader_version=resume.grader_hash(config, shown), notices=(isolation, *found.notices)))
     return BatchResult(
         layout=found, graded=tuple(t["key"] for t in tasks), unchanged=unchanged,
         failed=tuple(s.key for s in found.submissions if not states[s.key].get("ok")),
-        table=tuple(table), out=out, seconds=time.monotonic() - started, isolation=isolation)
+        table=tuple(table), out=out, seconds=time.monotonic() - started,
+        grader_errors=tuple(s.key for s in found.submissions
+                            if any(f.startswith("grader error")
+                                   for f in states[s.key].get("flags", []))),
+        isolation=isolation)
 
 
 def isolation_line(config: Config) -> str:

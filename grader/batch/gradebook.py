@@ -6,7 +6,9 @@ exercise (its points, 2 decimals at most), ``total``, ``flags`` (``; ``-separate
 kfold.py``, ``timed out (kfold)``, ``grader error (kfold)``, ``grading failed``). A group
 submission gives one row per submitter, with the same points. A submission that could not be
 graded has empty points and the flag ``grading failed`` (the reason is in its results file and
-on the summary page).
+on the summary page); when only some of its exercises could not be graded, the others keep
+their points and the total is empty. The exercise columns are those of every exercise graded
+into the batch's folder, so a batch of a subset keeps the other columns.
 """
 
 from __future__ import annotations
@@ -40,10 +42,14 @@ def rows(submissions: Sequence[Submission], states: dict[str, dict],
     for sub in submissions:
         state = states.get(sub.key) or {}
         graded = bool(state.get("ok"))
-        scores = state.get("exercises", {}) if graded else {}
+        scores = state.get("exercises") or {}  # what was graded, also beside a failed part
         cells = {ex: points(scores[ex][0]) if ex in scores else "" for ex in exercises}
-        total = points(state["score"]) if graded else ""
-        flags = "; ".join(state.get("flags", ["not graded"]))
+        total = points(sum(scores[ex][0] for ex in exercises if ex in scores)) if graded else ""
+        # a column this submission has no result in (its files changed since a subset was
+        # graded, or it failed): said, so that the total is never read as complete
+        missing = [f"not graded ({ex})" for ex in exercises
+                   if graded and ex not in scores]
+        flags = "; ".join([*state.get("flags", ["not graded"]), *missing])
         for student in sub.students or (Student(),):
             out.append({"id": student.sid or student.email or sub.key, "name": student.name,
                         "email": student.email, "submission": sub.key, **cells,

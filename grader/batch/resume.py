@@ -1,18 +1,24 @@
 """What makes a batch resumable: content hashes and one results file per submission.
 
-A submission is graded again only when its files or the grader changed. ``submission_hash``
-covers what the intake can see (every file, hidden names and ``__MACOSX``/``__pycache__``
-skipped, as the intake skips them); ``grader_hash`` covers what decides a score: the config
-(file and loaded values), the exercises graded, every file of their checks
-(``grader/exercises/<id>/``) and their references (``solutions/<id>.py``). A change in the
-engine itself (``grader/*.py``) does not count: ``grade-batch --force`` grades everything again.
+An exercise of a submission is graded again only when the submission's files or that
+exercise's grader changed. ``submission_hash`` covers what the intake can see (every file,
+hidden names and ``__MACOSX``/``__pycache__`` skipped, as the intake skips them);
+``exercise_hash`` covers what decides an exercise's score: the config's values for the whole
+run and for that exercise, every file of its checks (``grader/exercises/<id>/``) and its
+reference (``solutions/<id>.py``). A change in the engine itself (``grader/*.py``) does not
+count: ``grade-batch --force`` grades everything again.
 
 Each submission's state is its results file ``DIR/results/<file>.json``, written atomically as
-soon as it is graded, so an interrupted batch keeps all it finished.
+soon as it is graded, so an interrupted batch keeps all it finished. It keeps each exercise's
+results apart (``parts``), so that a batch of a subset (``--exercises kfold``) into the same
+DIR replaces those exercises and keeps the others, as long as the submission's files are the
+same; the whole (``results``, ``exercises``, ``checks``, ``flags``, ``score``) is made from the
+parts by :func:`combine`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -27,7 +33,7 @@ from grader.config import EXERCISES_DIR, Config
 from grader.delivery.intake import IGNORED_DIRS
 from grader.results import write_atomic
 
-STATE_VERSION = 1  # of the results file's layout; another version is graded again
+STATE_VERSION = 2  # of the results file's layout; another version is graded again
 CHUNK = 1 << 20
 
 
@@ -65,6 +71,69 @@ def grader_hash(config: Config, exercises: Sequence[str]) -> str:
             h.update(f"\0reference\0{ex}\0".encode())
             _update(h, reference)
     return h.hexdigest()
+
+
+def exercise_hash(config: Config, exercise: str) -> str:
+    """sha256 of what decides ``exercise``'s score: the config's run-wide values and the
+    exercise's own, the files of its checks and its reference (not the other exercises')."""
+    h = hashlib.sha256()
+    h.update(f"dlgrade {grader.__version__} state {STATE_VERSION}\0{exercise}\0".encode())
+    own = dataclasses.replace(config, exercises=(config.exercise(exercise),), path=Path("."),
+                              root=Path("."))
+    h.update(repr(own).encode())
+    for rel, full in _files(EXERCISES_DIR / exercise):
+        if not rel.endswith((".pyc", ".pyo")):
+            h.update(f"\0check\0{rel}\0".encode())
+            _update(h, full)
+    reference = config.solutions / f"{exercise}.py" if config.solutions else None
+    if reference is not None and reference.is_file():
+        h.update(b"\0reference\0")
+        _update(h, reference)
+    return h.hexdigest()
+
+
+def stale(state: dict | None, submission: str, hashes: dict[str, str]) -> list[str]:
+    """The exercises of ``hashes`` (id -> :func:`exercise_hash`) that ``state`` does not hold
+    graded from these files by this grader: those a batch must grade (in ``hashes``' order)."""
+    if state is None or state.get("submission_hash") != submission:
+        return list(hashes)
+    parts = state.get("parts") or {}
+    failed = set((state.get("failure") or {}).get("exercises", ()))
+    return [ex for ex, h in hashes.items()
+            if ex in failed or (parts.get(ex) or {}).get("grader_hash") != h]
+
+
+def combine(parts: dict[str, dict], notices: list[str], order: Sequence[str], *,
+            stdout_visibility: str = "hidden", failure: dict | None = None) -> dict:
+    """The whole of a submission's state from its exercises' ``parts`` (in ``order``): the
+    Gradescope ``results`` (notices, a grader error at the top, each exercise's notes and
+    checks, numbered anew), ``exercises`` ({id: [score, max]}), ``checks``, ``flags``,
+    ``score``, ``max_score``; with ``failure`` (the exercises a grading process could not
+    grade, and why): ``ok`` false, the flag ``grading failed`` and the ``error``."""
+    from grader.results import CheckResult, Report, grader_error_notice
+
+    ids = [ex for ex in order if ex in parts] + sorted(set(parts) - set(order))
+    checks = [c for ex in ids for c in parts[ex]["checks"]]
+    tests = [dict(t, number=str(i)) for i, t in
+             enumerate((t for ex in ids for t in parts[ex]["tests"]), 1)]
+    broken = Report(checks=tuple(CheckResult(c["exercise"], c["name"], c["score"],
+                                             c["max_score"], "hidden", c["status"])
+                                 for c in checks), exercises=tuple(ids), points={})
+    lines = [grader_error_notice(broken), *notices,
+             *(note for ex in ids for note in parts[ex]["notes"])]
+    score = round(sum(parts[ex]["score"][0] for ex in ids), 2)
+    out = {"exercises": {ex: parts[ex]["score"] for ex in ids}, "checks": checks,
+           "flags": [f for ex in ids for f in parts[ex]["flags"]],
+           "score": score, "max_score": round(sum(parts[ex]["score"][1] for ex in ids), 2),
+           "results": {"score": score, "output": "\n".join(x for x in lines if x),
+                       "output_format": "text", "visibility": "visible",
+                       "stdout_visibility": stdout_visibility, "tests": tests},
+           "parts": parts, "notices": notices, "ok": failure is None,
+           "complete": failure is None, "failure": failure}
+    if failure is not None:
+        out["error"] = failure["error"]
+        out["flags"] = [*failure["flags"], *out["flags"]]
+    return out
 
 
 def _files(root: Path) -> Iterable[tuple[str, Path]]:
@@ -119,13 +188,6 @@ def load_state(path: Path) -> dict | None:
     if not isinstance(state, dict) or state.get("state_version") != STATE_VERSION:
         return None
     return state
-
-
-def is_current(state: dict | None, submission: str, grader_version: str) -> bool:
-    """Graded to completion from the same files with the same grader: no need to grade again."""
-    return (state is not None and state.get("complete") is True
-            and state.get("submission_hash") == submission
-            and state.get("grader_hash") == grader_version)
 
 
 def save_state(path: Path, state: dict) -> None:

@@ -12,7 +12,6 @@ import base64
 import html
 import io
 import statistics
-from collections import Counter
 from collections.abc import Sequence
 
 from grader.batch.gradebook import points
@@ -39,6 +38,14 @@ def render(*, title: str, submissions: Sequence[Submission], states: dict[str, d
            f"<p>{len(submissions)} submission(s), {students} student(s); {len(graded)} graded, "
            f"{len(failed)} could not be graded. <span class='muted'>Grader version "
            f"{_e(grader_version[:12])}.</span></p>"]
+    broken = [s.key for s in submissions
+              if any(f.startswith("grader error") for f in states.get(s.key, {}).get("flags", []))]
+    if broken or failed:
+        out.append("<p><strong>GRADER ERROR</strong>: "
+                   + (f"the grader itself failed in checks of {len(broken)} submission(s) "
+                      f"({_e(_listed(broken))}): their totals are incomplete. " if broken else "")
+                   + (f"{len(failed)} submission(s) could not be graded (below). " if failed
+                      else "") + "</p>")
     if notices:
         out.append("<ul>" + "".join(f"<li>{_e(n)}</li>" for n in notices) + "</ul>")
     maximum = sum(exercise_points.get(ex, 0) for ex in exercises)
@@ -55,11 +62,17 @@ def render(*, title: str, submissions: Sequence[Submission], states: dict[str, d
             if mine:
                 out.append(f"<h3>{_e(ex)}</h3>")
                 out.append(_img(_rate_chart(ex, mine), f"pass rate per check of {ex}"))
-    flags = Counter(f for s in submissions for f in states.get(s.key, {}).get("flags", []))
-    if flags:
-        out.append("<h2>Flags</h2><table><tr><th>flag</th><th class='n'>submissions</th></tr>"
-                   + "".join(f"<tr><td>{_e(f)}</td><td class='n'>{n}</td></tr>"
-                             for f, n in flags.most_common()) + "</table>")
+    flagged: dict[str, list[str]] = {}
+    for s in submissions:
+        for f in dict.fromkeys(states.get(s.key, {}).get("flags", [])):
+            flagged.setdefault(f, []).append(s.key)
+    if flagged:
+        out.append("<h2>Flags</h2><table><tr><th>flag</th><th class='n'>count</th>"
+                   "<th>submissions</th></tr>"
+                   + "".join(f"<tr><td>{_e(f)}</td><td class='n'>{len(keys)}</td>"
+                             f"<td>{_e(_listed(keys))}</td></tr>"
+                             for f, keys in sorted(flagged.items(), key=lambda x: -len(x[1])))
+                   + "</table>")
     if failed:
         out.append("<h2>Not graded</h2><table><tr><th>submission</th><th>why</th></tr>"
                    + "".join(f"<tr><td>{_e(s.key)}</td><td><pre>"
@@ -67,6 +80,10 @@ def render(*, title: str, submissions: Sequence[Submission], states: dict[str, d
                              for s, st in failed) + "</table>")
     out.append("</body></html>")
     return "\n".join(out)
+
+
+def _listed(keys: Sequence[str], n: int = 10) -> str:
+    return ", ".join(keys[:n]) + (f", and {len(keys) - n} more" if len(keys) > n else "")
 
 
 def _score_table(graded: list[dict], exercises: Sequence[str],

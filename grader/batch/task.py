@@ -109,36 +109,54 @@ def failed(error: str, *flags: str, seconds: float = 0.0) -> dict:
 
 
 def outcome_of(report: Report) -> dict:
-    """The plain data a batch keeps of a report."""
-    return {
-        "ok": True,
-        "results": to_gradescope(report),
-        "exercises": {ex: list(report.exercise_score(ex)) for ex in report.exercises},
-        "checks": [{"name": c.name, "exercise": c.exercise, "status": c.status,
-                    "score": round(c.score, 6), "max_score": round(c.max_score, 6)}
-                   for c in report.checks],
-        "flags": flags_of(report),
-        "score": report.score, "max_score": report.max_score,
-        "seconds": round(report.seconds, 2),
-    }
+    """The plain data a batch keeps of a report: per exercise (``parts``, so that a later batch
+    of a subset can replace some exercises and keep the others), the run's ``notices``, and
+    the whole (``results``, ``exercises``, ``checks``, ``flags``, ``score``: see
+    :func:`grader.batch.resume.combine`)."""
+    from grader.batch.resume import combine
+
+    results = to_gradescope(report)
+    flags = exercise_flags(report)
+    parts = {}
+    for ex in report.exercises:
+        mine = [c for c in report.checks if c.exercise == ex]
+        score, top = report.exercise_score(ex)
+        parts[ex] = {
+            "score": [score, top],
+            "checks": [{"name": c.name, "exercise": c.exercise, "status": c.status,
+                        "score": round(c.score, 6), "max_score": round(c.max_score, 6)}
+                       for c in mine],
+            "tests": [t for t in results["tests"] if t.get("tags") == [ex]],
+            "notes": [f"{ex}: {note}" for note in report.exercise_notes.get(ex, ())],
+            "flags": flags.get(ex, []),
+        }
+    return {"ok": True, **combine(parts, list(report.notices), list(report.exercises),
+                                  stdout_visibility=report.stdout_visibility),
+            "seconds": round(report.seconds, 2)}
 
 
 def flags_of(report: Report) -> list[str]:
-    """What an instructor should look at: ``missing kfold.py`` (no usable file: every check
-    of the exercise shows the intake's reason), ``timed out (kfold)`` (a check's message says a
-    time limit or budget was hit), ``grader error (kfold)`` (a check crashed in the grader)."""
+    """What an instructor should look at (see :func:`exercise_flags`), all exercises."""
+    return [f for ex in report.exercises for f in exercise_flags(report).get(ex, [])]
+
+
+def exercise_flags(report: Report) -> dict[str, list[str]]:
+    """Per exercise: ``missing kfold.py`` (no usable file: every check of the exercise shows
+    the intake's reason), ``timed out (kfold)`` (a check's message says a time limit or budget
+    was hit), ``grader error (kfold)`` (a check crashed in the grader)."""
     from grader.runner import _absent_message
 
-    flags: list[str] = []
+    flags: dict[str, list[str]] = {}
     for ex in report.exercises:
         mine = [c for c in report.checks if c.exercise == ex]
+        out = flags.setdefault(ex, [])
         if mine and all(c.output == _absent_message(ex) for c in mine):
-            flags.append(f"missing {ex}.py")
+            out.append(f"missing {ex}.py")
             continue
         if any(c.status != "passed" and TIME_LIMIT_TEXT.search(c.output) for c in mine):
-            flags.append(f"timed out ({ex})")
+            out.append(f"timed out ({ex})")
         if any(c.status == "error" for c in mine):
-            flags.append(f"grader error ({ex})")
+            out.append(f"grader error ({ex})")
     return flags
 
 

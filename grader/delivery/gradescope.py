@@ -19,12 +19,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from grader.config import Config
-from grader.delivery.files import (config_text, engine_files, pinned, references, requirements,
-                                   write_zip)
+from grader.delivery.files import (Entry, config_text, engine_files, pinned, references,
+                                   requirements, write_zip)
 
 VENV = "/opt/dlgrade-venv"
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 HEADER = "# dlgrade configuration of this Gradescope autograder (made by dlgrade bundle gradescope)\n"
+MANIFEST_HEADER = """dlgrade Gradescope autograder: every file in this zip, and why it is here.
+For the grading server only, never for students: it holds the reference solutions, the hidden
+checks and their oracles (marked "judge only"), which setup.sh makes readable by root only.
+"""
 
 SETUP_SH = r"""#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image.
@@ -67,6 +71,10 @@ chmod -R a+rX "$VENV" "$SOURCE/grader"
 chmod 755 "$SOURCE"
 chmod -R go-rwx "$SOURCE/solutions"
 find "$SOURCE/grader/exercises" -name 'test_hidden*.py' -exec chmod 600 {} +
+# and every other file the MANIFEST marks "judge only" (the hidden checks' oracles)
+awk -F'\t' '$2 ~ /^judge only/ {print $1}' "$SOURCE/MANIFEST" | while IFS= read -r f; do
+  chmod 600 "$SOURCE/$f"
+done
 "$VENV/bin/python" -c 'import torch, numpy, sklearn, yaml, pytest; print("dlgrade: ready, torch", torch.__version__)'
 if command -v setpriv >/dev/null &&
    ! setpriv --reuid=nobody --regid=nogroup --clear-groups "$VENV/bin/python" -c 'import numpy' 2>/dev/null; then
@@ -78,6 +86,11 @@ RUN_AUTOGRADER = r"""#!/usr/bin/env bash
 # Gradescope runs this for every submission, as root. dlgrade grades $ROOT/submission (files, a
 # zip, a folder a level deeper, notebooks, near-miss names) in sandboxed workers and writes
 # $ROOT/results/results.json; a submission with nothing usable still gets every check at 0.
+# Its console output (what Gradescope's stdout_visibility shows) is the total and dlgrade's own
+# error lines only (--quiet): the checks' messages are in results.json, each under its check's
+# visibility, and the printed output of the student's code, which can carry a hidden check's
+# inputs or seed, is not shown. The exit code is dlgrade's: 0 graded; 2 the grader could not run;
+# 3 graded, but the grader failed in a check (results.json says so at the top).
 set -uo pipefail
 SOURCE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="${DLGRADE_AUTOGRADER_ROOT:-/autograder}"
@@ -87,13 +100,14 @@ cd "$SOURCE"
 # One exercise at a time by default: Gradescope's default container has about 768 MB and half a
 # CPU, and each parallel judge holds its own torch (DLGRADE_JOBS=2 on a bigger machine).
 PYTHONPATH="$SOURCE" PYTHONDONTWRITEBYTECODE=1 "$PY" -m grader --config "$SOURCE/autograder.yml" \
-  grade "$ROOT/submission" --results "$ROOT/results/results.json" --jobs "${DLGRADE_JOBS:-1}"
+  grade "$ROOT/submission" --results "$ROOT/results/results.json" --jobs "${DLGRADE_JOBS:-1}" \
+  --quiet
 code=$?
 if [ ! -s "$ROOT/results/results.json" ]; then
   # the grader itself could not run: say so rather than leave a blank score
   printf '{"score": 0, "output": "The autograder could not run (exit code %s); please tell your instructor.", "tests": []}\n' "$code" > "$ROOT/results/results.json"
 fi
-exit 0
+exit "$code"
 """
 
 
@@ -109,13 +123,17 @@ def build_gradescope_zip(config: Config, out: Path, *,
     bundle_config = config_text(config, ids, solutions="solutions", assignments=None,
                                 header=HEADER)
     builtin = config_text(config, ids, solutions=None, assignments=None, header=HEADER)
-    entries = [e for e in engine_files(hidden=True, exercises=ids)
-               if e[0] != "grader/default_config.yml"]
-    entries += [("grader/default_config.yml", builtin.encode(), 0o644),
-                ("setup.sh", setup.encode(), 0o755),
-                ("run_autograder", run.encode(), 0o755),
-                ("requirements.txt",
-                 "".join(f"{r}\n" for r in reqs if not r.startswith("torch==")).encode(), 0o644),
-                ("autograder.yml", bundle_config.encode(), 0o644),
+    entries = list(engine_files(hidden=True, exercises=ids))
+    entries += [Entry("grader/default_config.yml", builtin.encode(), 0o644,
+                      "engine: the built-in configuration"),
+                Entry("setup.sh", setup.encode(), 0o755,
+                      "Gradescope runs it once: the virtual environment, file modes"),
+                Entry("run_autograder", run.encode(), 0o755,
+                      "Gradescope runs it per submission: dlgrade grade"),
+                Entry("requirements.txt",
+                      "".join(f"{r}\n" for r in reqs if not r.startswith("torch==")).encode(),
+                      0o644, "the engine's requirements, pinned"),
+                Entry("autograder.yml", bundle_config.encode(), 0o644,
+                      "the configuration (with the references' folder)"),
                 *references(config, ids)]
-    return write_zip(out, entries)
+    return write_zip(out, entries, manifest=MANIFEST_HEADER)

@@ -1,25 +1,38 @@
-"""``dlgrade bundle otter``: one otter-grader autograder zip per exercise, made by otter's API.
+"""``dlgrade bundle otter``: one self-contained otter-grader autograder zip per exercise.
 
 Each ``<out>/<id>.zip`` is written by ``otter.generate.main`` (what ``otter generate`` runs) from
-a staging folder; besides otter's own files (``run_autograder``, ``run_otter.py``, ``setup.sh``,
-``environment.yml`` with ``dlgrade==<version>`` in its pip list, ``otter_config.json``) it holds:
+a staging folder. Besides otter's own files (``run_autograder``, ``run_otter.py``, ``setup.sh``,
+``otter_config.json``, and ``environment.yml``, whose pip list is otter-grader and this
+bundle's requirements: public packages only, pinned at the versions tested here, torch from
+PyTorch's CPU index) it holds:
 
 - ``tests/<id>.py``: an exception-based otter test file (``OK_FORMAT = False``) with one
   ``@test_case`` per check of the exercise, named like the check, with the check's points and
   ``hidden=`` from its visibility. It holds no check code: the first test case copies the
-  submitted file alone into a temporary folder and runs the dlgrade engine on it once, in a
-  subprocess (``python -m grader --config files/autograder.yml grade ... --results ...``);
-  the engine runs the student's code in its sandboxed workers and judges it; every test case
-  only reads its check's verdict (a failed check fails with the check's message).
+  submitted file alone into a temporary folder and runs the dlgrade engine shipped in the zip on
+  it once, in a subprocess (``python -m grader --config .../autograder.yml grade ...
+  --results ...`` with the zip's ``files/`` first on ``PYTHONPATH``); the engine runs the
+  student's code in its sandboxed workers and judges it; every test case only reads its
+  check's verdict (a failed check fails with the check's message).
+- ``files/grader/``: the engine with this exercise's checks, public and hidden, and nothing of
+  the other exercises (:func:`grader.delivery.files.engine_files`); its built-in config names
+  this exercise only. Nothing of dlgrade comes from a package index: an exercise added in a
+  course's checkout is graded by the engine that knows it.
 - ``files/autograder.yml``: the config with this exercise only and ``solutions: solutions``;
   ``files/solutions/<id>.py``: the reference (hidden checks compare with it).
 
-``otter_config.json`` sets ``points_possible`` to the exercise's points and lists
-:class:`SandboxOnly`, an otter plugin that replaces the submission otter would execute in its
-kernel by an empty cell: no student code runs in the process that runs the tests, so none can
-tamper with them (the engine, which does run it, keeps it in its workers). The engine (this
-package) must be installed where ``otter run`` or Gradescope's otter image grades; nothing is
-downloaded at grading time.
+- ``files/dlgrade_stand_in.ipynb`` (:data:`STAND_IN`): a notebook of one comment. otter copies
+  ``files/`` next to the submission and executes the one notebook it finds there (a notebook
+  comes before a ``.py``) in the kernel where the tests then run: this one, never the student's
+  file. So no student code runs in the process that runs the tests and reports, and none can
+  tamper with them (the engine, which does run it, keeps it in its workers). An otter plugin
+  did this before, but otter imports a plugin in its own process, where only installed
+  packages are importable, and this bundle installs no dlgrade. (A submission that is itself a
+  notebook is refused by otter as a second notebook: hand in ``<id>.py``.)
+
+``otter_config.json`` sets ``points_possible`` to the exercise's points. Nothing is downloaded at
+grading time; ``otter run`` needs the requirements installed where it runs (as ``setup.sh`` does
+on Gradescope), never dlgrade itself.
 """
 
 from __future__ import annotations
@@ -34,12 +47,26 @@ from pathlib import Path
 from typing import Any
 
 from grader.config import Config, load_config
-from grader.delivery.files import config_text, references
+from grader.delivery.files import (Entry, add_manifest, config_text, engine_files, pinned,
+                                   references, requirements)
 from grader.errors import GraderError
 
 HEADER = "# dlgrade configuration of this otter autograder (made by dlgrade bundle otter)\n"
-PLUGIN = f"{__name__}.SandboxOnly"
-# What otter executes in its kernel instead of the submission (see SandboxOnly).
+MANIFEST_HEADER = """dlgrade otter autograder: every file in this zip, and why it is here.
+For the grading server only, never for students: it holds the reference solution and the hidden
+checks (judge only). The engine under files/grader/ runs the checks on the submitted file in its
+sandbox; nothing of dlgrade is installed from a package index.
+"""
+MANIFEST_WHY = {
+    "files/autograder.yml": "the engine's configuration: this exercise, with the reference",
+    "otter_config.json": "otter's configuration (points)",
+    "requirements.txt": "the engine's public requirements, pinned",
+    "run_autograder": "otter's entry point (Gradescope's, too)",
+    "run_otter.py": "otter's runner", "setup.sh": "otter's environment set-up",
+    "environment.yml": "otter's environment",
+}
+# What otter executes in its kernel instead of the submission (see the module docstring).
+STAND_IN = "dlgrade_stand_in.ipynb"
 SKIPPED_CELL = ("# dlgrade: the submission is not executed in this kernel; the dlgrade engine "
                 "grades the submitted file in its sandbox\n")
 
@@ -57,7 +84,7 @@ def build_otter_bundles(config: Config, out: Path,
     ids = tuple(dict.fromkeys(exercises or config.ids))
     for ex in ids:
         config.exercise(ex)
-    refs = {name: data for name, data, _ in references(config, ids)}
+    refs = {entry.name: entry.data for entry in references(config, ids)}
     checks = _checks(config, ids)
     out = Path(out).absolute()
     out.mkdir(parents=True, exist_ok=True)
@@ -95,22 +122,45 @@ def _build_one(config: Config, ex: str, checks: list[Any], reference: bytes, zip
         (stage / "solutions" / f"{ex}.py").write_bytes(reference)
         (stage / "autograder.yml").write_text(
             config_text(config, (ex,), solutions="solutions", assignments=None, header=HEADER))
+        builtin = config_text(config, (ex,), solutions=None, assignments=None, header=HEADER)
+        engine = [*(e for e in engine_files(hidden=True, exercises=(ex,))
+                    if e.name != "grader/default_config.yml"),
+                  Entry("grader/default_config.yml", builtin.encode(), 0o644,
+                        "engine: the built-in configuration (this exercise)")]
+        for entry in engine:
+            (stage / entry.name).parent.mkdir(parents=True, exist_ok=True)
+            (stage / entry.name).write_bytes(entry.data)
         shipped = load_config(stage / "autograder.yml")  # the engine will load it: validate now
         if shipped.exercise(ex) != ex_config:
             raise GraderError(f"{ex}: the shipped config would not give this exercise's settings")
-        otter_config = {"lang": "python", "points_possible": total,
-                        "plugins": [{PLUGIN: {"exercise": ex}}]}
+        otter_config = {"lang": "python", "points_possible": total}
+        (stage / STAND_IN).write_text(stand_in_notebook())
         (stage / "otter_config.json").write_text(json.dumps(otter_config, indent=2))
-        (stage / "requirements.txt").write_text(f"dlgrade=={_version()}\n")
+        (stage / "requirements.txt").write_text(requirements_text())
         partial = zip_path.with_name(f".{zip_path.name}.partial")
         with contextlib.chdir(stage):
             otter_generate(tests_dir="tests", output_path=str(partial),
                            config="otter_config.json", requirements="requirements.txt",
                            no_environment=True, lang="python",
-                           files=["autograder.yml", "solutions"],
+                           files=["autograder.yml", "solutions", "grader", STAND_IN],
                            python_version=f"{sys.version_info[0]}.{sys.version_info[1]}")
+        why = {**MANIFEST_WHY, **{f"files/{e.name}": e.why for e in engine},
+               f"tests/{ex}.py": "otter's test file: one test case per check, reading the "
+                                 "engine's verdicts (no check code)",
+               f"files/solutions/{ex}.py": f"judge only (grading server): {ex}: the reference "
+                                           "solution"}
+        add_manifest(partial, MANIFEST_HEADER, why, "otter's own file")
         partial.replace(zip_path)
     return zip_path
+
+
+TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+
+
+def requirements_text() -> str:
+    """The engine's requirements, public packages only, pinned at the versions installed here
+    (what was tested), torch's CPU build found on PyTorch's own index."""
+    return f"--extra-index-url {TORCH_INDEX}\n" + "".join(f"{r}\n" for r in pinned(requirements()))
 
 
 def _version() -> str:
@@ -138,6 +188,7 @@ def test_source(exercise: str, checks: Sequence[Any], *, timeout: float) -> str:
     head = TEST_HEAD.replace("__EXERCISE__", exercise)
     consts = (f"name = {exercise!r}\n\n"
               f"_EXERCISE = {exercise!r}\n"
+              f"_STAND_IN = {STAND_IN!r}  # what otter executes in place of the submission\n"
               f"_ENGINE_TIMEOUT = {float(timeout)!r}  # seconds for the whole engine run\n"
               f"_BUILT_WITH = {_version()!r}  # the dlgrade that wrote this file\n")
     cases = []
@@ -180,8 +231,8 @@ TEST_BODY = '''
 _THIS = _os.path.abspath(_sys._getframe(0).f_code.co_filename)
 _SUBMISSION_DIR = (_os.path.dirname(_os.path.dirname(_THIS)) if _os.path.isfile(_THIS)
                    else _os.getcwd())
-# The config and references: otter's own copy in source/files (a submission cannot replace it),
-# else the copy otter put next to the submission.
+# The engine, config and references: otter's own copy in source/files (a submission cannot
+# replace it), else the copy otter put next to the submission.
 _FILES = _os.path.join(_os.path.dirname(_SUBMISSION_DIR), "source", "files")
 if not _os.path.isfile(_os.path.join(_FILES, "autograder.yml")):
     _FILES = _SUBMISSION_DIR
@@ -194,7 +245,7 @@ def _submitted_file():
     if _EXERCISE + ".py" in names:
         return _EXERCISE + ".py", ".py"
     for ext in (".py", ".ipynb"):
-        found = [n for n in names if n.endswith(ext) and n != "__init__.py"
+        found = [n for n in names if n.endswith(ext) and n not in ("__init__.py", _STAND_IN)
                  and _os.path.isfile(_os.path.join(_SUBMISSION_DIR, n))]
         if len(found) == 1:
             return found[0], ext
@@ -204,12 +255,14 @@ def _submitted_file():
 
 def _run_engine():
     if _FILES != _SUBMISSION_DIR:
-        # otter's copy of the references next to the submission: keep it from the workers too
-        # (they run as an unprivileged user when the engine runs as root)
-        try:
-            _os.chmod(_os.path.join(_SUBMISSION_DIR, "solutions"), 0o700)
-        except OSError:
-            pass
+        # otter's copies of the references and of the engine (hidden checks included) next to
+        # the submission: keep them from the workers too (they run as an unprivileged user when
+        # the engine runs as root)
+        for name in ("solutions", "grader"):
+            try:
+                _os.chmod(_os.path.join(_SUBMISSION_DIR, name), 0o700)
+            except OSError:
+                pass
     name, ext = _submitted_file()
     work = _tempfile.mkdtemp(prefix="dlgrade-otter-")
     try:
@@ -221,8 +274,11 @@ def _run_engine():
         command = [_sys.executable, "-m", "grader",
                    "--config", _os.path.join(_FILES, "autograder.yml"),
                    "grade", folder, "--exercises", _EXERCISE, "--results", results, "--quiet"]
-        # not the kernel's inline matplotlib backend (the engine draws figures with Agg)
-        env = {**_os.environ, "MPLBACKEND": "Agg"}
+        # the engine shipped in this autograder, never another one installed here; not the
+        # kernel's inline matplotlib backend (the engine draws figures with Agg)
+        env = {**_os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1",
+               "PYTHONPATH": _os.pathsep.join([_FILES] + [p for p in _os.environ.get(
+                   "PYTHONPATH", "").split(_os.pathsep) if p])}
         try:
             proc = _subprocess.run(command, cwd=work, env=env, stdin=_subprocess.DEVNULL,
                                    capture_output=True, text=True, timeout=_ENGINE_TIMEOUT)
@@ -269,33 +325,20 @@ def _expect(check):
     """Fail unless the engine says ``check`` passed."""
     entry = _verdicts().get(check)
     if entry is None:
-        raise AssertionError(f"the dlgrade engine reported no check named {check!r}: this "
-                             f"autograder was made by dlgrade {_BUILT_WITH}, whose checks differ "
-                             "from those of the dlgrade installed here; tell your instructor")
+        raise AssertionError(f"the dlgrade engine reported no check named {check!r} (this "
+                             f"autograder was made by dlgrade {_BUILT_WITH}); this is not a "
+                             "verdict on your code: tell your instructor")
     if entry.get("status") != "passed":
         raise AssertionError(_message(entry) or f"{check}: failed")
 '''
 
 
-class SandboxOnly:
-    """otter plugin (``otter_config.json``: ``plugins``): otter executes an empty cell in its
-    kernel instead of the submission, so no student code runs where the tests run and report;
-    the dlgrade engine grades the submitted file in its own sandbox.
+def stand_in_notebook() -> str:
+    """The notebook otter executes in its kernel in place of the submission: one comment."""
+    import nbformat
 
-    Needs no otter import (otter calls the events it finds on the object); the signature is that
-    of ``otter.plugins.AbstractOtterPlugin``.
-    """
-
-    def __init__(self, submission_path: str, submission_metadata: dict,
-                 plugin_config: dict) -> None:
-        self.submission_path = submission_path
-        self.submission_metadata = submission_metadata
-        self.plugin_config = plugin_config or {}
-
-    def before_execution(self, submission: Any) -> Any:
-        if isinstance(submission, str):  # a script's source
-            return SKIPPED_CELL
-        import nbformat
-
-        submission.cells = [nbformat.v4.new_code_cell(SKIPPED_CELL)]
-        return submission
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(SKIPPED_CELL)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    return nbformat.writes(nb)

@@ -44,14 +44,15 @@ from pathlib import Path
 
 from grader.config import EXERCISES_DIR, Config
 from grader.errors import GraderError
+from grader.probe_files import probe_files
 from grader.sandbox import cgroup, keyring, landlock, reaper, seccomp
 
 # The engine the judge runs (the package's parent folder): the launcher comes from here.
 ENGINE_ROOT = str(Path(__file__).resolve().parents[2])
-# What a worker needs of the engine: the worker, the codec and each exercise's probes.
+# What a worker needs of the engine: the worker, the codec and each exercise's probes, with
+# the helper modules they declare (grader.probe_files).
 WORKER_FILES = ("grader/__init__.py", "grader/sandbox/__init__.py", "grader/sandbox/worker.py",
                 "grader/sandbox/codec.py", "grader/exercises/__init__.py")
-PROBE_FILES = ("__init__.py", "probes.py")
 # System folders a worker reads (the interpreter's prefixes are added).
 SYSTEM_READ = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
 UID_LOCKS = ("/run/dlgrade-uids", "/tmp/dlgrade-uids")
@@ -431,7 +432,7 @@ def _engine_copy(ids: tuple[str, ...]) -> Path:
     folder = Path(tempfile.mkdtemp(prefix="dlgrade-engine-", dir=worker_tmp()))
     package = Path(ENGINE_ROOT)
     files = [*WORKER_FILES, *(f"grader/exercises/{ex}/{name}" for ex in ids
-                              for name in PROBE_FILES)]
+                              for name in probe_files(ex))]
     for rel in files:
         source = package / rel
         if not source.is_file():

@@ -1,0 +1,1 @@
+# kfold: not implemented; the attack is the other file of this submission
