@@ -10,9 +10,10 @@
 # before issue 19): the autoencoder's file 560 and the bundles 145; the other exercises 740;
 # batches, otter and --jobs 430; the rest 830. The fifth is the whole red team (issue 19: CI
 # runs every attack, as root and as a normal user, strict), two attacks at a time a mode: 80
-# attacks a mode, 340-370 s a mode (76 of them) on a loaded machine (the table of docs/security.md), about
-# 7.5 min for both alone on quiet 2 cores by the first round's figures, so that it ends with
-# the others (about 14 min beside them: an estimate, the suite as a whole is measured in CI).
+# attacks a mode, 340-370 s a mode for 76 of them on a loaded machine (the table of
+# docs/security.md), about 7.5 min for both modes alone on quiet 2 cores by the first round's
+# figures, so that it ends with the others (about 14 min beside them: an estimate; the suite
+# as a whole is measured in CI).
 # Strict mode tolerates the other
 # lanes: each red-team session uses uids of its own (a slot from 63000, see
 # tests/redteam/harness.py), and only those, its own markers and its own files are watched.
