@@ -41,10 +41,31 @@ class CheckResult:
     output: str = ""
     output_format: Literal["text", "html"] = "text"
     seconds: float = 0.0
+    # Where the check's own verdict failed, "" when it did not (grader.slips.signature.locus):
+    # which case, where in the check, what kind of failure. Never shown; signatures use it.
+    failed_at: str = ""
 
     @property
     def passed(self) -> bool:
         return self.status == "passed"
+
+
+@dataclass(frozen=True)
+class Hint:
+    """The likely slip behind an exercise's failures, named after grading by matching its
+    failure signature with the exercise's catalogue (:mod:`grader.slips`). Information only: it
+    never changes a score, and it says "usually" because it can be wrong."""
+
+    slips: tuple[str, ...]  # catalogue ids, best match first (one or two)
+    texts: tuple[str, ...]  # their student-facing descriptions
+    public: bool = True  # the visible checks' failures alone name it (as `dlgrade check` would)
+
+    @property
+    def line(self) -> str:
+        return HINT_LEAD + "; or: ".join(self.texts)
+
+
+HINT_LEAD = "This pattern of failures usually means: "
 
 
 @dataclass(frozen=True)
