@@ -82,6 +82,7 @@ class Report:
     stdout_visibility: str = "hidden"
     # exercise -> seconds starting its workers and in its calls (grader.sandbox.student)
     timings: dict[str, dict[str, float]] = field(default_factory=dict)
+    hints: dict[str, Hint] = field(default_factory=dict)  # exercise -> its likely slip
 
     # Totals are rounded to the 2 decimals Gradescope shows, so 120 points never read 119.999998.
     @property
@@ -151,6 +152,7 @@ def format_table(report: Report, *, details: bool = True, width: int = 100) -> s
         for note in report.exercise_notes.get(ex, ()):
             lines.extend(textwrap.wrap(note, width, initial_indent="  NOTE  ",
                                        subsequent_indent=" " * 8, break_on_hyphens=False))
+        lines.extend(hint_lines(report, ex, width))
         for c in (c for c in report.checks if c.exercise == ex):
             label = c.name.split(": ", 1)[-1]
             lines.append(f"  {MARKS[c.status]:<5} {_num(c.score):>5}/{_num(c.max_score):<5} {label}")
@@ -163,6 +165,44 @@ def format_table(report: Report, *, details: bool = True, width: int = 100) -> s
     lines.append(f"Total: {_num(report.score)} / {_num(report.max_score)}"
                  f"   ({len(report.checks)} checks, {report.seconds:.1f} s)")
     return "\n".join(lines)
+
+
+def hint_lines(report: Report, exercise: str, width: int = 100) -> list[str]:
+    """The exercise's hint (if any) for the text table: one line under its title, wrapped."""
+    hint = report.hints.get(exercise)
+    if hint is None:
+        return []
+    return textwrap.wrap(printable(hint.line), width, initial_indent="  HINT  ",
+                         subsequent_indent=" " * 8, break_on_hyphens=False)
+
+
+def with_hints(report: Report, tests: list[dict]) -> tuple[str, list[dict]]:
+    """Gradescope's top-level ``output`` lines for the hints, and ``tests`` with each hint
+    also at the head of its exercise's output: the first failed check that shows it as soon as
+    it could be known. A hint named by the visible checks alone goes at the top and into the
+    first failed visible check; one that needs hidden checks' failures only into the first
+    failed hidden check, so that it shows when they do, never before."""
+    top = []
+    for ex in report.exercises:
+        hint = report.hints.get(ex)
+        if hint is None:
+            continue
+        line = printable(hint.line)
+        if hint.public:
+            top.append(f"{ex}: {line}")
+        for entry in tests:
+            if (entry["tags"] == [ex] and entry["status"] == "failed"
+                    and (entry["visibility"] == "visible") == hint.public):
+                entry["output"] = (f"{line}\n\n{entry['output']}" if entry["output_format"] == "text"
+                                   else f"<p>{_html_escape(line)}</p>{entry['output']}")
+                break
+    return "\n".join(top), tests
+
+
+def _html_escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
 
 
 def _plain(check: CheckResult) -> str:
@@ -184,8 +224,10 @@ def to_gradescope(report: Report) -> dict:
                  "status": "passed" if c.passed else "failed", "tags": [c.exercise],
                  "output_format": c.output_format}
         tests.append(entry)
+    hints, tests = with_hints(report, tests)
     return {"score": report.score, "execution_time": round(report.seconds, 2),
-            "output": report.notes_text(), "output_format": "text", "visibility": "visible",
+            "output": "\n".join(t for t in (report.notes_text(), hints) if t),
+            "output_format": "text", "visibility": "visible",
             "stdout_visibility": report.stdout_visibility, "tests": tests}
 
 
