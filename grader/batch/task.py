@@ -8,7 +8,8 @@ process (a crash, a hang past the batch time limit) becomes this submission's ou
 
 An outcome is a dict: ``ok``; when ok, ``results`` (Gradescope's ``results.json``, from
 :func:`grader.results.to_gradescope`), ``exercises`` ({id: [score, max]}), ``checks`` (name,
-exercise, status, score, max_score), ``flags``, ``score``, ``max_score``, ``seconds``; when not,
+exercise, status, score, max_score), ``flags``, ``hints`` ({id: {slips, texts}}: the likely
+slip under each exercise), ``score``, ``max_score``, ``seconds``; when not,
 ``error`` (why it could not be graded, for the instructor) and ``flags``.
 """
 
@@ -118,6 +119,9 @@ def outcome_of(report: Report) -> dict:
                     "score": round(c.score, 6), "max_score": round(c.max_score, 6)}
                    for c in report.checks],
         "flags": flags_of(report),
+        # the likely slip named under each exercise (grader.slips): the summary counts them
+        "hints": {ex: {"slips": list(h.slips), "texts": list(h.texts)}
+                  for ex, h in report.hints.items()},
         "score": report.score, "max_score": report.max_score,
         "seconds": round(report.seconds, 2),
     }
