@@ -59,9 +59,12 @@ class Hint:
     slips: tuple[str, ...]  # catalogue ids, best match first (one or two)
     texts: tuple[str, ...]  # their student-facing descriptions
     public: bool = True  # the visible checks' failures alone name it (as `dlgrade check` would)
+    together: bool = False  # two slips made at once, not one slip or the other
 
     @property
     def line(self) -> str:
+        if self.together:
+            return HINT_LEAD + "two slips at once: " + "; and: ".join(self.texts)
         return HINT_LEAD + "; or: ".join(self.texts)
 
 

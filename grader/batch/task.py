@@ -120,7 +120,7 @@ def outcome_of(report: Report) -> dict:
                    for c in report.checks],
         "flags": flags_of(report),
         # the likely slip named under each exercise (grader.slips): the summary counts them
-        "hints": {ex: {"slips": list(h.slips), "texts": list(h.texts)}
+        "hints": {ex: {"slips": list(h.slips), "texts": list(h.texts), "together": h.together}
                   for ex, h in report.hints.items()},
         "score": report.score, "max_score": report.max_score,
         "seconds": round(report.seconds, 2),

@@ -8,9 +8,12 @@ and half credit when it failed elsewhere::
                        / number of checks failed in either
 
 A slip is named when its best edit's similarity is at least ``NAME_AT``; a second slip is named
-with it when it is within ``TIE`` of the first; three or more that close name nothing (the
-pattern does not tell them apart). Calibrated by ``benchmarks/slip_hints.py`` (leave-one-out
-over the catalogue and slips written apart from it): see ``docs/grader-strength.md``.
+with it when it is within ``TIE`` of the first ("A; or: B"); three or more that close name
+nothing (the pattern does not tell them apart). When no slip is named, two slips made at once
+are: the pair of the best ``PAIR_FROM`` whose signatures together match at least ``PAIR_AT``,
+each explaining a failure the other does not ("A; and: B"). Calibrated by
+``benchmarks/slip_hints.py`` (leave-one-out over the catalogue and slips written apart from
+it): see ``docs/grader-strength.md``.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from grader.slips.catalogue import Catalogue, load_catalogue
 from grader.slips.signature import Signature, signature_of, visible_part
 
 PARTIAL = 0.5  # a check failed by both, at another case or site
-NAME_AT = 0.75  # calibrated: see the module docstring
+NAME_AT = 0.8  # calibrated: see the module docstring
 TIE = 0.05
+PAIR_AT = 0.95  # two hypotheses fit more patterns than one: a higher bar
+PAIR_FROM = 5
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,47 @@ def name_slips(signature: Signature, catalogue: Catalogue, *, name_at: float = N
     return tuple(close) if len(close) <= 2 else ()
 
 
+def name_pair(signature: Signature, catalogue: Catalogue, *,
+              pair_at: float = PAIR_AT) -> tuple[Match, ...]:
+    """Two slips made at once whose signatures together match ``signature`` closely, or none;
+    both carry the pair's similarity."""
+    best: tuple[float, tuple[Match, ...]] = (0.0, ())
+    ranked = rank(signature, catalogue)[:PAIR_FROM]
+    for i, a in enumerate(ranked):
+        for b in ranked[i + 1:]:
+            for ma, ta in catalogue.slip(a.slip).signatures.items():
+                for mb, tb in catalogue.slip(b.slip).signatures.items():
+                    # each must explain a failure the other does not
+                    if not (ta.keys() - tb.keys()) & signature.keys() or not (
+                            tb.keys() - ta.keys()) & signature.keys():
+                        continue
+                    score = similarity(signature, _together(ta, tb, signature))
+                    if score > best[0]:
+                        best = (score, (Match(a.slip, score, ma), Match(b.slip, score, mb)))
+    return best[1] if best[0] >= pair_at else ()
+
+
+def _together(a: Signature, b: Signature, seen: Signature) -> dict[str, str]:
+    """The failures of two slips made at once: each check either fails, where ``seen`` failed
+    when that is where one of them fails it."""
+    out = {**b, **a}
+    for check in a.keys() & b.keys():
+        if seen.get(check) in (a[check], b[check]):
+            out[check] = seen[check]
+    return out
+
+
+def choose(signature: Signature, catalogue: Catalogue, *, name_at: float = NAME_AT,
+           pair_at: float = PAIR_AT) -> tuple[tuple[Match, ...], bool]:
+    """``(matches, together)``: one or two slips that each match (``together`` False), or two
+    made at once (True), or none."""
+    named = name_slips(signature, catalogue, name_at=name_at)
+    if named:
+        return named, False
+    pair = name_pair(signature, catalogue, pair_at=pair_at)
+    return pair, bool(pair)
+
+
 def hints_for(checks: Sequence[CheckResult], exercises: Iterable[str], *, public_only: bool,
               skip: Iterable[str] = (),
               load: Callable[[str], Catalogue] = load_catalogue) -> dict[str, Hint]:
@@ -86,12 +132,14 @@ def hints_for(checks: Sequence[CheckResult], exercises: Iterable[str], *, public
         signature = signature_of(mine, ex)
         if public_only or catalogue.visible_only:
             signature, catalogue = visible_part(signature, visible), catalogue.restricted(visible)
-        named = name_slips(signature, catalogue)
+        named, together = choose(signature, catalogue)
         if not named:
             continue
-        public = (public_only or catalogue.visible_only or [m.slip for m in named] == [
-            m.slip for m in name_slips(visible_part(signature, visible),
-                                       catalogue.restricted(visible))])
+        public = public_only or catalogue.visible_only
+        if not public:
+            seen, also = choose(visible_part(signature, visible), catalogue.restricted(visible))
+            public = also == together and [m.slip for m in seen] == [m.slip for m in named]
         hints[ex] = Hint(slips=tuple(m.slip for m in named),
-                         texts=tuple(catalogue.slip(m.slip).hint for m in named), public=public)
+                         texts=tuple(catalogue.slip(m.slip).hint for m in named), public=public,
+                         together=together)
     return hints
