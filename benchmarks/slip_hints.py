@@ -225,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
                 problems.append(f"{ex}/{name} is correct but lost points")
             if g.hint or g.public_hint:
                 hinted.append(name)
-                problems.append(f"{ex}/{name} is correct but got the hint {g.hint or g.public_hint}")
+                problems.append(f"{ex}/{name} is correct but got the hint "
+                                f"{g.hint or g.public_hint}")
         n_correct = sum(1 for e, _ in by_correct if e == ex)
         seconds = [g.seconds for (e, _), g in by_written.items() if e == ex]
         rows.append((ex, slips, whole, loo, loo_public, tallies, public, n_correct, hinted,

@@ -11,6 +11,7 @@ into a private folder that is then put in place (:func:`private_folder`, :func:`
 from __future__ import annotations
 
 import errno
+import html
 import json
 import os
 import re
@@ -196,16 +197,11 @@ def with_hints(report: Report, tests: list[dict]) -> tuple[str, list[dict]]:
         for entry in tests:
             if (entry["tags"] == [ex] and entry["status"] == "failed"
                     and (entry["visibility"] == "visible") == hint.public):
-                entry["output"] = (f"{line}\n\n{entry['output']}" if entry["output_format"] == "text"
-                                   else f"<p>{_html_escape(line)}</p>{entry['output']}")
+                entry["output"] = (f"{line}\n\n{entry['output']}"
+                                   if entry["output_format"] == "text"
+                                   else f"<p>{html.escape(line)}</p>{entry['output']}")
                 break
     return "\n".join(top), tests
-
-
-def _html_escape(text: str) -> str:
-    import html
-
-    return html.escape(text)
 
 
 def _plain(check: CheckResult) -> str:

@@ -330,7 +330,8 @@ def test_slips_check_grades_the_catalogue_and_says_it_is_current(tmp_path):
 
 
 def test_a_proposed_slip_comes_as_a_mutation_that_applies():
-    reference = "def f(x):\n    y = x + 1\n    return y\n\n\ndef g(x):\n    y = x + 1\n    return y\n"
+    reference = ("def f(x):\n    y = x + 1\n    return y\n\n\n"
+                 "def g(x):\n    y = x + 1\n    return y\n")
     mutated = reference.replace("    y = x + 1\n    return y\n\n\ndef g",
                                 "    y = x - 1\n    return y\n\n\ndef g")
     assert apply_mutation(reference, mutation_blocks(reference, mutated)) == mutated

@@ -3,10 +3,11 @@
 A check that loops over cases stops at the first one that fails; the judge knows which it was
 without the check saying so: the number of calls the check made to the student's code so far
 (``student.f(...)`` and ``student.probe(...)``, counted by the proxy) and of assertions it made
-(the ``grader.expect`` helpers, counted per check) name the case, the innermost frame of the grader's own code that raised names the property judged there (a
-helper of ``grader.expect`` or an exercise's validator, or the line of the check), and the
-exception's class says how it failed (wrong value, raised, timed out, missing). Nothing here
-depends on a check's oracle or on its message text, which a submission partly controls.
+(the ``grader.expect`` helpers, counted per check) name the case; the innermost frame of the
+grader's own code that raised names the property judged there (a helper of ``grader.expect`` or
+an exercise's validator, or the line of the check); and the exception's class says how it failed
+(wrong value, raised, timed out, missing). Nothing here depends on a check's oracle or on its
+message text, which a submission partly controls.
 
 A *locus* is that triple as one string; an exercise's *signature* maps each of its failed
 checks to its locus. A check that passed but was not paid (``gated_by``: its evidence failed)
