@@ -33,6 +33,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GraderError as err:
         print(f"dlgrade: error: {err}", file=sys.stderr)
         return CANNOT_RUN
+    except ModuleNotFoundError as err:
+        if not (err.name or "").startswith("grader."):
+            raise
+        # A student release ships the engine's student side only (its MANIFEST lists it).
+        command = args.run.__name__.removeprefix("cmd_").replace("_", "-")
+        print(f"dlgrade: error: `dlgrade {command}` is an instructor command and this "
+              f"installation does not include it ({err.name} is not part of the student "
+              "release); `dlgrade check EXERCISE` runs the public checks", file=sys.stderr)
+        return CANNOT_RUN
     except KeyboardInterrupt:
         print("dlgrade: interrupted", file=sys.stderr)
         return 130
@@ -108,9 +117,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="grade every submission again, even those unchanged")
 
-    p = command("release", cmd_release, "write assignments/ (stubs) from solutions/")
+    p = command("release", cmd_release, "write assignments/ (stubs) and each exercise's golden "
+                                        "data (the public cases' expected values) from solutions/")
     p.add_argument("--check", action="store_true",
-                   help="write nothing; exit 1 if assignments/ differs from what would be written")
+                   help="write nothing; exit 1 if the stubs or the golden data differ from what "
+                        "would be written")
 
     p = command("selftest", cmd_selftest, "references score full marks, stubs zero, all "
                                           "listed; with --mutants, the grader's mutation score")
@@ -321,19 +332,25 @@ def _cores() -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from grader.release import release
+    from grader.release import release, release_golden
 
     config = _config(args)
     if config.solutions is None or config.assignments is None:
         raise GraderError("release needs both 'solutions' and 'assignments' in the config")
     changed = release(config.solutions, config.assignments, check=args.check)
+    golden = release_golden(config.solutions, config.ids, check=args.check)
     if args.check:
         if changed:
             print(f"assignments/ is out of date for: {', '.join(changed)}; run `dlgrade release`")
+        if golden:
+            print(f"the golden data is out of date for: {', '.join(golden)}; run `dlgrade "
+                  "release`")
+        if changed or golden:
             return CONDITION_FAILED
-        print("assignments/ matches solutions/")
+        print("assignments/ matches solutions/; so does the golden data of the public cases")
         return OK
     print(f"wrote {len(changed)} stub(s)" + (f": {', '.join(changed)}" if changed else ""))
+    print(f"wrote {len(golden)} golden data file(s)" + (f": {', '.join(golden)}" if golden else ""))
     return OK
 
 

@@ -22,7 +22,7 @@ def make_spirals(n_per_class: int, *, n_classes: int = 3, noise: float = 0.2,
     Returns ``X`` float64 (n_per_class * n_classes, 2) in about [-1, 1], and ``y`` int64 labels
     in ``0..n_classes-1``; ``noise`` is the standard deviation of the angle jitter (radians).
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed=seed)
     xs, ys = [], []
     for c in range(n_classes):
         r = np.linspace(0.0, 1.0, n_per_class)

@@ -49,7 +49,7 @@ def numerical_gradient(f: ScalarFn, x: np.ndarray, *, h: float = 1e-5) -> np.nda
 def numerical_gradient_vector(f: VectorFn, x: np.ndarray, dout: np.ndarray, *,
                               h: float = 1e-5) -> np.ndarray:
     """Gradient of ``sum(f(x) * dout)`` at ``x``: what a backward pass returns for upstream ``dout``."""
-    dout = np.asarray(dout, dtype=np.float64)
+    dout = np.asarray(dout, np.float64)
     return numerical_gradient(lambda z: float(np.sum(np.asarray(f(z), dtype=np.float64) * dout)),
                               x, h=h)
 
@@ -60,7 +60,7 @@ def perturbations(x: np.ndarray, *, h: float = 1e-5) -> np.ndarray:
     For sending one batch to the worker instead of one call per evaluation; pair with
     :func:`gradient_from_values`.
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x, np.float64)
     flat = np.repeat(x.reshape(1, -1), 2 * x.size, axis=0)
     rows = np.arange(x.size)
     flat[2 * rows, rows] += h
@@ -77,7 +77,7 @@ def gradient_from_values(values: np.ndarray, shape: tuple[int, ...], *, h: float
 def relative_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Element-wise ``|a - b| / max(1e-8, |a| + |b|)``."""
     a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
+    b = np.asarray(b, np.float64)
     return np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))
 
 
@@ -144,7 +144,7 @@ def gradient_from_outputs(outputs: np.ndarray, dout: np.ndarray, shape: tuple[in
     perturbed input cancel exactly instead of adding their rounding error to every difference.
     """
     outputs = np.asarray(outputs, dtype=np.float64)
-    dout = np.asarray(dout, dtype=np.float64)
+    dout = np.asarray(dout, np.float64)
     # A forward near 1e308 overflows here; expect_gradient then fails on the non-finite result.
     with np.errstate(over="ignore", invalid="ignore"):
         diff = (outputs[0::2] - outputs[1::2]).reshape(len(outputs) // 2, -1)
@@ -156,7 +156,7 @@ def upstream_values(outputs: np.ndarray, dout: np.ndarray) -> np.ndarray:
     :func:`gradient_from_values`. Prefer :func:`gradient_from_outputs`, which subtracts first and
     so keeps the rounding error of the untouched outputs out of every difference."""
     outputs = np.asarray(outputs, dtype=np.float64)
-    dout = np.asarray(dout, dtype=np.float64)
+    dout = np.asarray(dout, np.float64)
     return (outputs.reshape(len(outputs), -1) * dout.reshape(1, -1)).sum(axis=1)
 
 def worst_relative_error(got: np.ndarray, expected: np.ndarray) -> float:

@@ -1,15 +1,33 @@
-"""Single-source stubs: write ``assignments/<id>.py`` from ``solutions/<id>.py``.
+"""Single source: write the stubs and the golden data from the references.
 
-Each region between a ``# BEGIN SOLUTION`` line and an ``# END SOLUTION`` line is replaced by
+Stubs: ``assignments/<id>.py`` from ``solutions/<id>.py``. Each region between a
+``# BEGIN SOLUTION`` line and an ``# END SOLUTION`` line is replaced by
 ``raise NotImplementedError("<id>: implement <function>")`` at the region's indentation; a region
 at module level (a private helper) is removed. The stub must still compile.
+
+Golden data: ``grader/exercises/<id>/golden.npz`` (see :mod:`grader.golden`), the inputs and
+expected values of the public cases that the exercise declares in ``cases.py``
+(``golden_cases()``), computed by calling the reference. The public checks read it; the
+student release ships it instead of code that computes answers.
+
+This module is the instructor's: it never ships to students.
 """
 
 from __future__ import annotations
 
+import copy
+import importlib
+import importlib.util
+import inspect
 import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
+from grader import golden
 from grader.errors import GraderError
 
 BEGIN = "# BEGIN SOLUTION"
@@ -84,3 +102,147 @@ def release(solutions: Path, assignments: Path, *, check: bool = False) -> list[
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_text(stub)
     return changed
+
+
+# ---------------------------------------------------------------- golden data
+
+CASES_MODULE = "cases"  # grader/exercises/<id>/cases.py declares golden_cases()
+
+
+def declared_cases(exercise: str) -> list[golden.Case] | None:
+    """The public cases ``grader/exercises/<id>/cases.py`` declares (``golden_cases()``), or
+    None when the exercise declares none."""
+    name = f"grader.exercises.{exercise}.{CASES_MODULE}"
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as err:
+        if err.name == name:
+            return None
+        raise
+    declare = getattr(module, "golden_cases", None)
+    if declare is None:
+        return None
+    cases = list(declare())
+    names = [c.name for c in cases]
+    if not all(isinstance(c, golden.Case) for c in cases):
+        raise GraderError(f"{name}.golden_cases() must return grader.golden.Case objects")
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise GraderError(f"{name}.golden_cases(): case names repeated: {twice}")
+    return cases
+
+
+def load_reference(path: Path, exercise: str) -> ModuleType:
+    """``solutions/<id>.py`` imported as a fresh module (no bytecode written beside it)."""
+    if not path.is_file():
+        raise GraderError(f"the golden data of {exercise} needs the reference {path}")
+    before, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        spec = importlib.util.spec_from_file_location(f"dlgrade_golden_reference_{exercise}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = before
+    return module
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call of a reference function that a case's ``compute`` made: the contract function's
+    name, its arguments (bound to the reference's parameter names) and what it returned, each
+    copied at the time of the call. The leak tests call shipped functions on these."""
+
+    function: str
+    args: tuple
+    kwargs: dict
+    named: dict
+    result: Any
+
+
+class _Recorder:
+    """The reference module as a case's ``compute`` sees it: every public function (and class)
+    it calls is the reference's, and each call is recorded as a :class:`Call`."""
+
+    def __init__(self, module: ModuleType, calls: list[Call] | None) -> None:
+        self._module = module
+        self._calls = calls
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._module, name)
+        if (self._calls is None or name.startswith("_") or not callable(value)
+                or getattr(value, "__module__", None) != self._module.__name__):
+            return value
+        calls = self._calls
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            before = (copy.deepcopy(args), copy.deepcopy(kwargs))
+            result = value(*args, **kwargs)
+            try:
+                bound = inspect.signature(value).bind(*before[0], **before[1])
+                named = dict(bound.arguments)
+            except (TypeError, ValueError):
+                named = {}
+            calls.append(Call(name, before[0], before[1], named, copy.deepcopy(result)))
+            return result
+
+        return call
+
+
+def compute_case(case: golden.Case, reference: ModuleType,
+                 calls: list[Call] | None = None) -> dict[str, Any]:
+    """``case``'s expected values from ``reference`` (recording its calls in ``calls``)."""
+    expected = case.compute(_Recorder(reference, calls), copy.deepcopy(dict(case.inputs)))
+    if not isinstance(expected, Mapping):
+        raise GraderError(f"golden case {case.name}: compute() must return a dict")
+    return dict(expected)
+
+
+def golden_data(exercise: str, reference_path: Path) -> dict[str, Any] | None:
+    """The golden data of ``exercise`` (case name -> inputs and expected values), or None when
+    it declares no stored case."""
+    cases = declared_cases(exercise)
+    stored = [c for c in cases or () if c.store]
+    if not stored:
+        return None
+    reference = load_reference(reference_path, exercise)
+    return {c.name: {"inputs": dict(c.inputs), "expected": compute_case(c, reference)}
+            for c in stored}
+
+
+def release_golden(solutions: Path, exercises: Sequence[str], *, check: bool = False,
+                   exercises_dir: Path | None = None) -> list[str]:
+    """Write (or with ``check``, compare) the golden data of ``exercises``; return the files
+    that differ(ed) from what the references give now, as ``<id>/golden.npz``.
+
+    Values that differ by rounding only (another machine's BLAS) do not count: the file is then
+    left as it is (see ``grader.golden.RTOL``). A golden file of an exercise that declares no
+    stored case is stale (and removed)."""
+    changed = []
+    for ex in exercises:
+        path = golden.path_of(ex, exercises_dir)
+        data = golden_data(ex, Path(solutions) / f"{ex}.py")
+        name = f"{ex}/{golden.FILENAME}"
+        if data is None:
+            if path.exists():
+                changed.append(name)
+                if not check:
+                    path.unlink()
+            continue
+        new = golden.encode(data)
+        if path.is_file() and _same(path.read_bytes(), new):
+            continue
+        changed.append(name)
+        if not check:
+            tmp = path.with_name(f".{path.name}.partial")
+            tmp.write_bytes(new)
+            tmp.replace(path)
+    return changed
+
+
+def _same(old: bytes, new: bytes) -> bool:
+    if old == new:
+        return True
+    try:
+        return not any(golden.differences(golden.decode(old), golden.decode(new)))
+    except Exception:  # an unreadable old file is stale
+        return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from grader.config import Config
 from grader.errors import GraderError
-from grader.release import release
+from grader.release import release, release_golden
 from grader.runner import grade
 
 
@@ -17,6 +17,10 @@ def selftest(config: Config) -> tuple[bool, str]:
     if stale:
         ok = False
         lines.append(f"FAIL stubs out of date (run `dlgrade release`): {', '.join(stale)}")
+    stale = release_golden(config.solutions, config.ids, check=True)
+    if stale:
+        ok = False
+        lines.append(f"FAIL golden data out of date (run `dlgrade release`): {', '.join(stale)}")
     ref = grade(config, config.solutions)
     stub = grade(config, config.assignments)
     for ex in config.ids:

@@ -39,7 +39,9 @@ def _public_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def student_zip(tmp_path_factory):
-    return build_student_zip(repo_config(), tmp_path_factory.mktemp("student") / "student.zip")
+    # the release's own leak scan is tests/test_leaks.py's business
+    return build_student_zip(repo_config(), tmp_path_factory.mktemp("student") / "student.zip",
+                             scan=False)
 
 
 def test_student_zip_holds_no_reference_no_hidden_check_and_no_solution_body(student_zip):
@@ -47,7 +49,8 @@ def test_student_zip_holds_no_reference_no_hidden_check_and_no_solution_body(stu
         names = zf.namelist()
         texts = {n: zf.read(n).decode(errors="replace") for n in names}
     assert not [n for n in names if n.startswith("solutions/") or "test_hidden" in n
-                or n.endswith("calibrate.py")]
+                or n.endswith(("calibrate.py", "equivalent_mutants.yml", "cases.py"))]
+    assert "MANIFEST" in names
     for n in names:
         assert not n.startswith("/") and ".." not in n.split("/")
     for solution, bodies in _solution_bodies().items():
@@ -116,6 +119,18 @@ def test_student_zip_installs_in_a_fresh_venv_and_checks_kfold(student_zip, fres
         away = _run([dlgrade, "check", "kfold", "--submission", str(mine)], cwd=empty)
         assert _public_total(away.stdout) == (public, public), away.stdout + away.stderr
         assert "took KFold.py as kfold.py" in away.stdout
+        # conv's public checks read their golden data from the installed package: the stub
+        # scores 0 and the reference full public marks, from outside the folder
+        stubs = _run([dlgrade, "check", "conv", "--submission", str(hw / "assignments")],
+                     cwd=empty)
+        score, public = _public_total(stubs.stdout)
+        assert score == 0 and 0 < public < 25, stubs.stdout + stubs.stderr
+        shutil.copy(SOLUTIONS / "conv.py", mine / "conv.py")
+        ref = _run([dlgrade, "check", "conv", "--submission", str(mine)], cwd=empty)
+        assert _public_total(ref.stdout) == (public, public), ref.stdout + ref.stderr
+        # the instructor commands are not in the student release, and say so
+        refused = _run([dlgrade, "bundle", "student", "--out", str(folder / "x.zip")], cwd=hw)
+        assert refused.returncode == 2 and "instructor command" in refused.stderr, refused.stderr
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -1,11 +1,17 @@
-"""Single-source stubs: the stripper and the repository's assignments/."""
+"""Single source: the stripper and the repository's assignments/, the golden data and its
+staleness check."""
 
 from __future__ import annotations
 
+import io
+import zipfile
+
+import numpy as np
 import pytest
 
+from grader import golden
 from grader.errors import GraderError
-from grader.release import release, strip_solutions
+from grader.release import release, release_golden, strip_solutions
 from tests.helpers import ASSIGNMENTS, SOLUTIONS
 
 SOURCE = '''"""Module doc."""
@@ -74,3 +80,62 @@ def test_release_writes_then_check_passes(tmp_path):
 def test_repository_assignments_are_the_released_solutions():
     stale = release(SOLUTIONS, ASSIGNMENTS, check=True)
     assert stale == [], f"run `dlgrade release`: {stale} differ from what it would write"
+
+
+# -- golden data ---------------------------------------------------------------------------------
+
+def test_repository_golden_data_is_what_the_references_give():
+    from tests.helpers import repo_config
+
+    stale = release_golden(SOLUTIONS, repo_config().ids, check=True)
+    assert stale == [], f"run `dlgrade release`: {stale} differ from what it would write"
+
+
+def test_golden_data_round_trips_in_the_same_bytes_without_pickle():
+    cases = {"a": {"inputs": {"x": np.arange(6.0).reshape(2, 3) - 2.5, "k": 3, "none": None,
+                              "pair": (1, [2, "three"]), "flag": True},
+                   "expected": {"out": np.array([[1.0, -2.0], [3.0, 40000.0]]),
+                                "ints": np.array([1, 2], dtype=np.int64),
+                                "mask": np.array([True, False]), "nan": float("nan"),
+                                "inf": float("-inf"), "loss": 0.125}}}
+    data = golden.encode(cases)
+    assert golden.encode(cases) == data  # same bytes every time
+    back = golden.decode(data)
+    assert not any(golden.differences(golden.decode(data), back))
+    out = back["a"]["expected"]["out"]
+    assert out.dtype == np.float64 and out.tolist() == [[1.0, -2.0], [3.0, 40000.0]]
+    assert back["a"]["inputs"]["pair"] == (1, [2, "three"]) and back["a"]["inputs"]["none"] is None
+    assert np.isnan(back["a"]["expected"]["nan"]) and back["a"]["expected"]["inf"] == -np.inf
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:  # every array a plain .npy member
+        assert all(name == "index.json" or name.endswith(".npy") for name in zf.namelist())
+    with pytest.raises(GraderError, match="dtype object"):
+        golden.encode({"a": {"bad": np.array([object()], dtype=object)}})
+
+
+def test_golden_differences_ignore_rounding_only():
+    a = {"x": np.array([1.0, 2.0, 3.0]), "n": 3}
+    assert not any(golden.differences(a, {"x": a["x"] * (1 + 1e-14), "n": 3}))
+    assert list(golden.differences(a, {"x": a["x"] + 1e-6, "n": 3}))
+    assert list(golden.differences(a, {"x": a["x"], "n": 4}))
+    assert list(golden.differences(a, {"x": a["x"].astype(np.float32), "n": 3}))
+
+
+def test_release_golden_writes_then_check_passes_and_a_changed_reference_is_stale(tmp_path):
+    """Like the stubs: written once, then --check passes; a reference that now computes
+    something else makes the golden data stale."""
+    exercises = tmp_path / "exercises"
+    (exercises / "kfold").mkdir(parents=True)
+    assert release_golden(SOLUTIONS, ["kfold"], exercises_dir=exercises) == ["kfold/golden.npz"]
+    written = (exercises / "kfold" / "golden.npz").read_bytes()
+    assert release_golden(SOLUTIONS, ["kfold"], check=True, exercises_dir=exercises) == []
+    assert release_golden(SOLUTIONS, ["kfold"], exercises_dir=exercises) == []  # left as it is
+    assert (exercises / "kfold" / "golden.npz").read_bytes() == written
+    changed = tmp_path / "solutions"
+    changed.mkdir()
+    source = (SOLUTIONS / "kfold.py").read_text()
+    slip = "    sizes[: n % k] += 1\n"
+    assert slip in source
+    (changed / "kfold.py").write_text(source.replace(slip, "    sizes[k - n % k:] += 1\n"))
+    assert release_golden(changed, ["kfold"], check=True,
+                          exercises_dir=exercises) == ["kfold/golden.npz"]
+    assert (exercises / "kfold" / "golden.npz").read_bytes() == written  # --check writes nothing

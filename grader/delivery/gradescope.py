@@ -19,12 +19,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from grader.config import Config
-from grader.delivery.files import (config_text, engine_files, pinned, references, requirements,
-                                   write_zip)
+from grader.delivery.files import (Entry, config_text, engine_files, pinned, references,
+                                   requirements, write_zip)
 
 VENV = "/opt/dlgrade-venv"
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 HEADER = "# dlgrade configuration of this Gradescope autograder (made by dlgrade bundle gradescope)\n"
+MANIFEST_HEADER = """dlgrade Gradescope autograder: every file in this zip, and why it is here.
+For the grading server only, never for students: it holds the reference solutions, the hidden
+checks and their oracles (marked "judge only"), which setup.sh makes readable by root only.
+"""
 
 SETUP_SH = r"""#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image.
@@ -67,6 +71,10 @@ chmod -R a+rX "$VENV" "$SOURCE/grader"
 chmod 755 "$SOURCE"
 chmod -R go-rwx "$SOURCE/solutions"
 find "$SOURCE/grader/exercises" -name 'test_hidden*.py' -exec chmod 600 {} +
+# and every other file the MANIFEST marks "judge only" (the hidden checks' oracles)
+awk -F'\t' '$2 ~ /^judge only/ {print $1}' "$SOURCE/MANIFEST" | while IFS= read -r f; do
+  chmod 600 "$SOURCE/$f"
+done
 "$VENV/bin/python" -c 'import torch, numpy, sklearn, yaml, pytest; print("dlgrade: ready, torch", torch.__version__)'
 if command -v setpriv >/dev/null &&
    ! setpriv --reuid=nobody --regid=nogroup --clear-groups "$VENV/bin/python" -c 'import numpy' 2>/dev/null; then
@@ -109,13 +117,17 @@ def build_gradescope_zip(config: Config, out: Path, *,
     bundle_config = config_text(config, ids, solutions="solutions", assignments=None,
                                 header=HEADER)
     builtin = config_text(config, ids, solutions=None, assignments=None, header=HEADER)
-    entries = [e for e in engine_files(hidden=True, exercises=ids)
-               if e[0] != "grader/default_config.yml"]
-    entries += [("grader/default_config.yml", builtin.encode(), 0o644),
-                ("setup.sh", setup.encode(), 0o755),
-                ("run_autograder", run.encode(), 0o755),
-                ("requirements.txt",
-                 "".join(f"{r}\n" for r in reqs if not r.startswith("torch==")).encode(), 0o644),
-                ("autograder.yml", bundle_config.encode(), 0o644),
+    entries = list(engine_files(hidden=True, exercises=ids))
+    entries += [Entry("grader/default_config.yml", builtin.encode(), 0o644,
+                      "engine: the built-in configuration"),
+                Entry("setup.sh", setup.encode(), 0o755,
+                      "Gradescope runs it once: the virtual environment, file modes"),
+                Entry("run_autograder", run.encode(), 0o755,
+                      "Gradescope runs it per submission: dlgrade grade"),
+                Entry("requirements.txt",
+                      "".join(f"{r}\n" for r in reqs if not r.startswith("torch==")).encode(),
+                      0o644, "the engine's requirements, pinned"),
+                Entry("autograder.yml", bundle_config.encode(), 0o644,
+                      "the configuration (with the references' folder)"),
                 *references(config, ids)]
-    return write_zip(out, entries)
+    return write_zip(out, entries, manifest=MANIFEST_HEADER)

@@ -34,10 +34,23 @@ from pathlib import Path
 from typing import Any
 
 from grader.config import Config, load_config
-from grader.delivery.files import config_text, references
+from grader.delivery.files import add_manifest, config_text, references
 from grader.errors import GraderError
 
 HEADER = "# dlgrade configuration of this otter autograder (made by dlgrade bundle otter)\n"
+MANIFEST_HEADER = """dlgrade otter autograder: every file in this zip, and why it is here.
+For the grading server only, never for students: it holds the reference solution (judge only).
+The checks are not in it: the dlgrade engine installed where otter grades (dlgrade==VERSION,
+hidden checks included) runs them on the submitted file in its sandbox.
+"""
+MANIFEST_WHY = {
+    "files/autograder.yml": "the engine's configuration: this exercise, with the reference",
+    "otter_config.json": "otter's configuration (points, the SandboxOnly plugin)",
+    "requirements.txt": "the engine: dlgrade==VERSION",
+    "run_autograder": "otter's entry point (Gradescope's, too)",
+    "run_otter.py": "otter's runner", "setup.sh": "otter's environment set-up",
+    "environment.yml": "otter's environment",
+}
 PLUGIN = f"{__name__}.SandboxOnly"
 # What otter executes in its kernel instead of the submission (see SandboxOnly).
 SKIPPED_CELL = ("# dlgrade: the submission is not executed in this kernel; the dlgrade engine "
@@ -57,7 +70,7 @@ def build_otter_bundles(config: Config, out: Path,
     ids = tuple(dict.fromkeys(exercises or config.ids))
     for ex in ids:
         config.exercise(ex)
-    refs = {name: data for name, data, _ in references(config, ids)}
+    refs = {entry.name: entry.data for entry in references(config, ids)}
     checks = _checks(config, ids)
     out = Path(out).absolute()
     out.mkdir(parents=True, exist_ok=True)
@@ -109,6 +122,13 @@ def _build_one(config: Config, ex: str, checks: list[Any], reference: bytes, zip
                            no_environment=True, lang="python",
                            files=["autograder.yml", "solutions"],
                            python_version=f"{sys.version_info[0]}.{sys.version_info[1]}")
+        why = {**{k: v.replace("VERSION", _version()) for k, v in MANIFEST_WHY.items()},
+               f"tests/{ex}.py": "otter's test file: one test case per check, reading the "
+                                 "engine's verdicts (no check code)",
+               f"files/solutions/{ex}.py": f"judge only (grading server): {ex}: the reference "
+                                           "solution"}
+        add_manifest(partial, MANIFEST_HEADER.replace("VERSION", _version()), why,
+                     "otter's own file")
         partial.replace(zip_path)
     return zip_path
 

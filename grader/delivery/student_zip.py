@@ -1,23 +1,35 @@
 """``dlgrade bundle student``: what students download.
 
-The zip holds the stubs (``assignments/``), the engine with the public checks only (no hidden
-check, no instructor tool, nothing of ``solutions/``), an ``autograder.yml`` that names no
-references, a ``pyproject.toml`` so that ``pip install .`` gives the ``dlgrade`` command, and a
-README for students. Each exercise's config carries ``hidden_points`` so that the public checks
-show the same points as in the final grade (e.g. 7.41 of 10).
+The zip holds an allowlist (:func:`grader.delivery.files.select`): the stubs (``assignments/``),
+the engine's student side, and per exercise its public checks, probes, golden data and the
+helper modules its public checks import; an ``autograder.yml`` that names no references, a
+``pyproject.toml`` so that ``pip install .`` gives the ``dlgrade`` command, a README for
+students, and a ``MANIFEST`` (every file, and why it is there). No hidden check, no oracle, no
+maintainer file, no instructor tool, nothing of ``solutions/``. Before it is written, every file
+is scanned for the solution regions' lines (:func:`grader.leaks.textual_leaks`): a release that
+would quote the reference is refused. Each exercise's config carries ``hidden_points`` so that
+the public checks show the same points as in the final grade (e.g. 7.41 of 10).
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from grader.config import Config
-from grader.delivery.files import config_text, engine_files, pyproject, stubs, write_zip
+from grader.delivery.files import (Entry, config_text, engine_files, pyproject, stubs,
+                                   write_zip)
+from grader.errors import GraderError
 from grader.runner import list_checks
 
 HEADER = ("# dlgrade configuration for students: the public checks of each exercise.\n"
           "# hidden_points: the points of the checks that run only for the final grade.\n")
+MANIFEST_HEADER = """dlgrade student release: every file in this zip, and why it is here.
+What ships is an allowlist: the stubs, the public checks, their golden data (the public cases'
+inputs and expected values) and helpers, the probes, and the engine's student side. No
+reference solution, no hidden check, no oracle that computes an answer.
+"""
 
 
 def hidden_points(config: Config, exercises: Sequence[str]) -> dict[str, float]:
@@ -29,23 +41,65 @@ def hidden_points(config: Config, exercises: Sequence[str]) -> dict[str, float]:
     return out
 
 
-def build_student_zip(config: Config, out: Path, *,
-                      exercises: Sequence[str] | None = None) -> Path:
+def build_student_zip(config: Config, out: Path, *, exercises: Sequence[str] | None = None,
+                      scan: bool = True) -> Path:
+    """Write the student release of ``exercises`` (default: all) to ``out``.
+
+    Refused (``GraderError``) when a shipped file quotes a line of a solution region, and, with
+    ``scan`` and the references at hand, when a shipped function returns the reference's output
+    on a public case (:mod:`grader.leaks`; about half a minute for the six exercises)."""
     ids = tuple(exercises or config.ids)
     hidden = hidden_points(config, ids)
     student_config = config_text(config, ids, solutions=None, assignments="assignments",
                                  hidden_points=hidden, header=HEADER)
     builtin = config_text(config, ids, solutions=None, assignments=None, hidden_points=hidden,
                           header=HEADER + "# Built in: used when no autograder.yml is found.\n")
-    entries = [e for e in engine_files(hidden=False, exercises=ids)
-               if e[0] != "grader/default_config.yml"]
-    entries += [("grader/default_config.yml", builtin.encode(), 0o644),
-                ("autograder.yml", student_config.encode(), 0o644),
-                ("pyproject.toml", pyproject("dlgrade", "dlgrade: public checks for students")
-                 .encode(), 0o644),
-                ("README.md", student_readme(config, ids, hidden).encode(), 0o644),
+    entries = list(engine_files(hidden=False, exercises=ids))
+    entries += [Entry("grader/default_config.yml", builtin.encode(), 0o644,
+                      "engine: the built-in configuration (no autograder.yml found)"),
+                Entry("autograder.yml", student_config.encode(), 0o644,
+                      "the configuration: the exercises, their points, the public checks' share"),
+                Entry("pyproject.toml", pyproject("dlgrade", "dlgrade: public checks for "
+                                                  "students").encode(), 0o644,
+                      "pip install . gives the dlgrade command"),
+                Entry("README.md", student_readme(config, ids, hidden).encode(), 0o644,
+                      "how to install, check your work and hand it in"),
                 *stubs(config, ids)]
-    return write_zip(out, entries)
+    refuse_leaks(config, entries, ids, behavioural=scan)
+    return write_zip(out, entries, manifest=MANIFEST_HEADER)
+
+
+def refuse_leaks(config: Config, entries: list[Entry], ids: Sequence[str], *,
+                 behavioural: bool) -> None:
+    """Stop (``GraderError``) when a file of the release holds a line of a solution region (30
+    characters or more, whitespace normalised: an allowlist keeps out whole files, this keeps
+    out a quoted line, a comment, a docstring, an equivalent mutant's ``before:``), and with
+    ``behavioural``, when a function of it returns the reference's output on a public case.
+    Without the references (a config with no ``solutions``) there is nothing to compare with."""
+    if config.solutions is None:
+        return
+    from grader import leaks
+
+    found = leaks.textual_leaks({e.name: e.data for e in entries},
+                                leaks.solution_lines(config.solutions))
+    if found:
+        shown = "; ".join(f"{name} quotes {line!r}" for name, line in found[:3])
+        raise GraderError(f"the student release would quote the reference ({len(found)} "
+                          f"line(s)): {shown}")
+    if not behavioural:
+        return
+    with tempfile.TemporaryDirectory(prefix="dlgrade-release-scan-") as tmp:
+        for entry in entries:
+            path = Path(tmp) / entry.name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(entry.data)
+        result = leaks.behavioural_leaks(Path(tmp), leaks.recorded_calls(ids, config.solutions))
+    if result["unimportable"]:
+        raise GraderError("the student release has modules that cannot be imported: "
+                          + "; ".join(result["unimportable"][:3]))
+    if result["leaks"]:
+        shown = "; ".join(leaks.describe(result["leaks"])[:3])
+        raise GraderError(f"the student release would give answers away: {shown}")
 
 
 def student_readme(config: Config, ids: Sequence[str], hidden: dict[str, float]) -> str:

@@ -219,18 +219,18 @@ def test_numerical_checks_refuse_outputs_that_are_not_the_forwards():
     import numpy as np
 
     from grader.errors import CheckFailure
-    from grader.exercises.backprop import oracle
+    from grader.exercises.backprop import oracle, validate
     from grader.numgrad import perturbations
 
     rng = np.random.default_rng(0)
     x, w, b = rng.normal(size=(3, 5)), rng.normal(size=(5, 4)), rng.normal(size=4)
     batch = perturbations(x, h=1e-5)
     right = np.stack([oracle.forward_value("affine_forward", [v, w, b]) for v in batch])
-    oracle.expect_forward_values(right, right + 1e-13, name="affine_forward", what="w")
+    validate.expect_forward_values(right, right + 1e-13, name="affine_forward", what="w")
     fake_dx = rng.normal(size=(5, 4))
     forged = np.stack([v @ fake_dx for v in batch])
     with pytest.raises(CheckFailure, match="cannot vouch for the backward"):
-        oracle.expect_forward_values(forged, right, name="affine_forward", what="w")
+        validate.expect_forward_values(forged, right, name="affine_forward", what="w")
     for kind in ("relu", "sigmoid"):
         x = np.array([[-1000.0, -3.0, -1e-3, 0.5, 40.0]])
         assert np.allclose(oracle.forward_value(f"{kind}_forward", [x]),
@@ -270,3 +270,59 @@ def test_training_procedure_slips_lose_only_their_check(reports, folder, check, 
     report = reports(WRONG / folder)
     assert lost_points(report) == {name(check)}
     assert text in report.check(name(check)).output
+
+
+def test_the_golden_data_is_what_torch_computes():
+    """The public checks' expected values (golden.npz, written from the reference by `dlgrade
+    release`) are torch's: outputs, autograd's gradients, losses, and the forward's outputs at
+    every perturbed input of the numerical checks."""
+    import numpy as np
+
+    from grader import golden
+    from grader.exercises.backprop import oracle
+    from grader.numgrad import perturbations
+
+    data = golden.load("backprop")
+
+    def close(a, b, name):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-14,
+                                   err_msg=name)
+
+    kinds = set()
+    for name in data.names():
+        case = data[name]
+        v, e = case.inputs, case.expected
+        kind = name.split("/")[0]
+        kinds.add(kind)
+        if kind == "affine":
+            out, dx, dw, db = oracle.torch_affine(v["x"], v["w"], v["b"], v["dout"])
+            for got, want in ((e["out"], out), (e["dx"], dx), (e["dw"], dw), (e["db"], db)):
+                close(got, want, name)
+            for wrt, arg in enumerate("xwb"):
+                args = [v["x"], v["w"], v["b"]]
+                want = []
+                for moved in perturbations(args[wrt], h=1e-5):
+                    args[wrt] = moved
+                    want.append(oracle.torch_affine(*args, v["dout"])[0])
+                close(e["perturbed"][arg], np.stack(want), name)
+        elif kind in ("relu", "sigmoid"):
+            out, dx = oracle.torch_elementwise(kind, v["x"], v["dout"])
+            close(e["out"], out, name)
+            close(e["dx"], dx, name)
+            if "perturbed" in e:
+                close(e["perturbed"]["x"], np.stack([oracle.torch_elementwise(
+                    kind, z, v["dout"])[0] for z in perturbations(v["x"], h=1e-5)]), name)
+        elif kind == "softmax":
+            loss, dscores = oracle.torch_softmax_cross_entropy(v["scores"], v["y"])
+            close(e["loss"], loss, name)
+            close(e["dscores"], dscores, name)
+            if "perturbed" in e:
+                close(e["perturbed"]["scores"], [oracle.torch_softmax_cross_entropy(z, v["y"])[0]
+                                                 for z in perturbations(v["scores"], h=1e-5)],
+                      name)
+        else:
+            loss, grads = oracle.torch_mlp_loss(v["params"], v["X"], v["y"], v["reg"])
+            close(e["loss"], loss, name)
+            for key in grads:
+                close(e["grads"][key], grads[key], f"{name} {key}")
+    assert kinds == {"affine", "relu", "sigmoid", "softmax", "mlp"}

@@ -16,11 +16,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.exercises.conv import oracle
+from grader import golden
+from grader.exercises.conv import ops, oracle
 from grader.exercises.conv.cases import (BACKWARD_CASES, CHANNEL_CASE, FORWARD_CASES,
                                          LECTURE_IMAGE, LECTURE_KERNEL, LECTURE_OUTPUT,
                                          POOL_CASES, SPEED_CASE, TIE_CASES)
-from grader.exercises.conv.oracle import ConvCase, PoolCase
+from grader.exercises.conv.cases import ASYMMETRY, ConvCase, PoolCase
 from grader.release import strip_solutions
 from grader.results import Report
 from tests.exercises.forgery import expect_forgery_earns_nothing
@@ -109,7 +110,7 @@ def test_correct_loops_full_marks_and_speed_report():
     no_grader_errors(report)
     assert full_marks(report), sorted(lost_points(report))
     speed = report.check(SPEED).output
-    assert "yours:" in speed and "vectorised conv2d (numpy einsum):" in speed and "x slower" in speed
+    assert "yours:" in speed and f"{oracle.BASELINE_LABEL}:" in speed and "x slower" in speed
 
 
 # ---------------------------------------------------------------- one slip each
@@ -221,19 +222,21 @@ class _ForgedObjective:
 
 
 def test_numerical_gradients_are_taken_only_of_the_forward():
-    """The perturbed objectives are compared with torch's forward on the same inputs: made-up
-    values that would confirm any gradient fail; the reference's pass."""
+    """The perturbed objectives are compared with the layer's on the same inputs (from the
+    expected output and gradient): made-up values that would confirm any gradient fail; the
+    reference's pass."""
     from grader.errors import CheckFailure
     from grader.exercises.conv.probes import objective
 
     case = BACKWARD_CASES[0]
     rng = np.random.default_rng(0)
     inputs = case.inputs(rng)
-    dout = rng.normal(size=oracle.expected_forward("conv2d", inputs, case.options).shape)
+    dout = rng.normal(size=ops.forward("conv2d", inputs, case.options).shape)
+    expected = ops.expected("conv2d", inputs, case.options, dout)
     fake = {k: rng.normal(size=np.shape(v)) for k, v in inputs.items()}
     with pytest.raises(CheckFailure, match="the numerical gradient can only vouch"):
         oracle.numerical_gradients(_ForgedObjective(fake), "conv2d", inputs, case.options,
-                                   dout, "conv2d")
+                                   dout, expected, "conv2d")
     reference = load_reference()
 
     class Honest(_ForgedObjective):
@@ -241,9 +244,8 @@ def test_numerical_gradients_are_taken_only_of_the_forward():
             return objective(reference, *args)
 
     grads = oracle.numerical_gradients(Honest(fake), "conv2d", inputs, case.options, dout,
-                                       "conv2d")
-    expected = oracle.expected_gradients("conv2d", inputs, case.options, dout)
-    for got, want in zip(grads, expected):
+                                       expected, "conv2d")
+    for got, want in zip(grads, ops.gradients("conv2d", inputs, case.options, dout)):
         assert np.allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
@@ -268,7 +270,7 @@ def test_db_not_summed_over_batch_loses_backward_checks():
     report = graded("db_not_summed_over_batch")
     no_grader_errors(report)
     assert lost_families(report) == {BACK_NUM, BACK_TORCH, HIDDEN_CONV, CACHES}
-    output = report.check(f"{BACK_TORCH} [{oracle.ConvCase((2, 3, 6, 6), (4, 3, 3, 3), 1, 1).id}]")
+    output = report.check(f"{BACK_TORCH} [{ConvCase((2, 3, 6, 6), (4, 3, 3, 3), 1, 1).id}]")
     assert "db: expected shape (4,)" in output.output
 
 
@@ -318,17 +320,19 @@ def test_flip_diagnosis_only_fires_for_a_flip():
     rng = np.random.default_rng(0)
     case = FORWARD_CASES[1]
     inputs = case.inputs(rng)
-    flipped = oracle.expected_forward("conv2d", {**inputs, "w": inputs["w"][:, :, ::-1, ::-1]},
-                                   case.options)
+    expected = ops.expected("conv2d", inputs, case.options)
+    flipped = ops.forward("conv2d", {**inputs, "w": inputs["w"][:, :, ::-1, ::-1]}, case.options)
     with pytest.raises(AssertionError, match="flipped kernel"):
-        oracle.check_forward_output(flipped, "conv2d", inputs, case.options, "call")
-    upside_down = oracle.expected_forward("conv2d", {**inputs, "w": inputs["w"][:, :, ::-1]},
-                                       case.options)
+        oracle.check_forward_output(flipped, "conv2d", expected, "call")
+    upside_down = ops.forward("conv2d", {**inputs, "w": inputs["w"][:, :, ::-1]}, case.options)
     with pytest.raises(AssertionError, match="upside down"):
-        oracle.check_forward_output(upside_down, "conv2d", inputs, case.options, "call")
+        oracle.check_forward_output(upside_down, "conv2d", expected, "call")
     with pytest.raises(AssertionError, match="differ") as info:
-        oracle.check_forward_output(flipped + 1.0, "conv2d", inputs, case.options, "call")
+        oracle.check_forward_output(flipped + 1.0, "conv2d", expected, "call")
     assert "flipped" not in str(info.value)
+    unbiased = ops.forward("conv2d", {**inputs, "b": np.zeros_like(inputs["b"])}, case.options)
+    with pytest.raises(AssertionError, match="the bias b is missing"):
+        oracle.check_forward_output(unbiased, "conv2d", expected, "call")
 
 
 def test_every_case_has_asymmetric_kernels():
@@ -341,7 +345,7 @@ def test_every_case_has_asymmetric_kernels():
             for axes in ((2, 3), (2,), (3,)):
                 if all(w.shape[a] > 1 for a in axes):
                     distance = np.abs(w - np.flip(w, axis=axes)).reshape(len(w), -1).max(axis=1)
-                    assert np.all(distance >= oracle.ASYMMETRY), (case.id, axes)
+                    assert np.all(distance >= ASYMMETRY), (case.id, axes)
     lecture = np.array(LECTURE_KERNEL)
     for flip in (lecture[::-1, ::-1], lecture[::-1], lecture[:, ::-1], lecture.T):
         assert not np.array_equal(flip, lecture)
@@ -354,13 +358,22 @@ def test_speed_text():
 
 
 
-def test_speed_baseline_needs_no_solutions_so_the_student_release_gets_the_same_feedback():
-    """The public speed check never needs solutions/: it times the judge's vectorised oracle."""
-    label, run = oracle.fast_forward()
-    assert label == "vectorised conv2d (numpy einsum)"
-    case = FORWARD_CASES[1]
+def test_speed_baseline_needs_no_solutions_and_computes_no_conv2d():
+    """The public speed check never needs solutions/ nor an oracle: it times the work of a
+    vectorised conv2d on stand-in data of the case's sizes (im2col copy + one matrix product),
+    about as fast as the reference's forward."""
+    import time
+
+    case = SPEED_CASE
     inputs = case.inputs(np.random.default_rng(0))
-    assert run(inputs, case.options).shape == (2, 4, 7, 7)
+    label, run = oracle.baseline(inputs, case.options)
+    assert label == oracle.BASELINE_LABEL
+    assert run().shape == (8 * 32 * 32, 16)
+    reference = load_reference()
+    theirs = oracle.best_seconds(run)
+    ours = oracle.best_seconds(lambda: reference.conv2d_forward(
+        inputs["x"], inputs["w"], inputs["b"], **case.options))
+    assert 0.1 < ours / theirs < 10, (ours, theirs)  # the same order of magnitude
 
 
 # ---------------------------------------------------------------- the oracle is torch's
@@ -412,12 +425,12 @@ def test_the_numpy_oracle_computes_what_torch_computes():
     rng = np.random.default_rng(8)
     count = 0
     for layer, inputs, options in oracle_cases():
-        got = oracle.expected_forward(layer, inputs, options)
+        got = ops.forward(layer, inputs, options)
         dout = rng.normal(size=got.shape)
         want, want_grads = torch_forward_and_gradients(layer, inputs, options, dout)
         assert got.shape == want.shape and got.dtype == np.float64, (layer, options)
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13, err_msg=f"{layer} {options}")
-        grads = oracle.expected_gradients(layer, inputs, options, dout)
+        grads = ops.gradients(layer, inputs, options, dout)
         assert len(grads) == len(want_grads)
         for g, e in zip(grads, want_grads):
             assert g.shape == e.shape and g.dtype == np.float64, (layer, options)
@@ -436,3 +449,42 @@ def test_grading_conv_does_not_import_torch():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=SOLUTIONS.parent, timeout=120)
     assert proc.stdout.strip() == "False", proc.stderr
+
+
+def test_the_golden_data_is_what_torch_computes():
+    """The public checks' expected values (golden.npz, written from the reference by `dlgrade
+    release`) are torch's results on the same inputs, hints included: forward outputs, the
+    outputs with flipped kernels and without the bias, and autograd's gradients."""
+    data = golden.load("conv")
+    count = 0
+    for name in data.names():
+        case = data[name]
+        values = case.inputs
+        layer = "conv2d" if "w" in values else ("avg_pool2d" if name.startswith("avg_pool2d")
+                                                 else "max_pool2d")
+        inputs, options, dout = oracle.split(layer, values)
+        if "dout" not in values:
+            dout = np.zeros(ops.forward(layer, inputs, options).shape)
+        want, want_grads = torch_forward_and_gradients(layer, inputs, options, dout)
+        expected = case.expected
+        if "sample" in expected:  # the timed case: every step-th element
+            assert tuple(expected["shape"]) == want.shape
+            np.testing.assert_array_equal(expected["sample"],
+                                          want.reshape(-1)[::expected["step"]])
+            count += 1
+            continue
+        np.testing.assert_allclose(expected["out"], want, rtol=1e-12, atol=1e-13, err_msg=name)
+        if "dout" in values:
+            for g, e in zip(oracle.expected_gradients(layer, expected), want_grads):
+                np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-13, err_msg=name)
+        for key, axes in ops.FLIPS.items():
+            if key in expected:
+                flipped = {**inputs, "w": np.flip(inputs["w"], axis=axes).copy()}
+                np.testing.assert_allclose(expected[key], torch_forward_and_gradients(
+                    layer, flipped, options, dout)[0], rtol=1e-12, atol=1e-13, err_msg=name)
+        if "no_bias" in expected:
+            unbiased = {**inputs, "b": np.zeros_like(inputs["b"])}
+            np.testing.assert_allclose(expected["no_bias"], torch_forward_and_gradients(
+                layer, unbiased, options, dout)[0], rtol=1e-12, atol=1e-13, err_msg=name)
+        count += 1
+    assert count == len(data.names()) >= 20

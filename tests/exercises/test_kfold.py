@@ -213,12 +213,29 @@ def test_reference_accepts_numpy_integers():
 
 
 def test_the_checks_unshuffled_split_is_scikit_learns():
-    """The public and hidden checks' oracle (so that grading kfold need not import scikit-learn)."""
+    """The hidden checks' oracle (so that grading kfold need not import scikit-learn)."""
     from grader.exercises.kfold.test_hidden import HIDDEN_SIZES
-    from grader.exercises.kfold.validate import unshuffled_split
+    from grader.exercises.kfold.oracle import unshuffled_split
 
     sizes = [(n, k) for n in range(2, 40) for k in range(2, n + 1)] + HIDDEN_SIZES
     for n, k in sizes:
         ours = [v.tolist() for v in unshuffled_split(n, k)]
         theirs = [v.tolist() for _, v in KFold(n_splits=k).split(np.zeros(n))]
         assert ours == theirs, (n, k)
+
+
+def test_the_golden_data_is_scikit_learns():
+    """The public checks' expected folds (golden.npz, written from the reference by `dlgrade
+    release`) are scikit-learn's KFold splits, train and validation, in fold order."""
+    from grader import golden
+
+    data = golden.load("kfold")
+    assert len(data.names("split/")) >= 7
+    for name in data.names():
+        case = data[name]
+        n, k = case.inputs["n_samples"], case.inputs["k"]
+        theirs = list(KFold(n_splits=k).split(np.zeros(n)))
+        ours = case.expected["folds"]
+        assert len(ours) == k
+        for (train, val), (sk_train, sk_val) in zip(ours, theirs):
+            assert train.tolist() == sk_train.tolist() and val.tolist() == sk_val.tolist(), name

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from grader.exercises.param_count.oracle import torch_output_shape
+from grader.exercises.param_count.counts import torch_output_shape
 from grader.exercises.param_count.probes import BUILDERS, DESCRIPTIONS, build_model
 from tests.exercises.forgery import expect_forgery_earns_nothing
 from tests.helpers import ASSIGNMENTS, SOLUTIONS, SUBMISSIONS, full_marks, lost_points
@@ -249,3 +249,33 @@ def test_reference_count_parameters_does_not_modify_the_model():
     after = list(model.named_parameters())
     assert all(n == m and g == q.requires_grad and torch.equal(t, q.detach())
                for (n, g, t), (m, q) in zip(before, after))
+
+
+def test_the_golden_data_is_what_torch_computes():
+    """The public checks' expected values (golden.npz, written from the reference by `dlgrade
+    release`) are PyTorch's: counts of real layers, conv2d's output shape (or its refusal), and
+    each public model's counts."""
+    from grader import golden
+    from grader.exercises.param_count.counts import (model_counts, torch_conv_count,
+                                                     torch_dense_count)
+
+    data = golden.load("param_count")
+    groups = set()
+    for name in data.names():
+        case = data[name]
+        group = name.split("/")[0]
+        groups.add(group)
+        if group == "model":
+            assert case.expected == model_counts(case.inputs["name"]), name
+            continue
+        args, kw = case.inputs["args"], case.inputs["kwargs"]
+        if group.startswith("dense"):
+            assert case.expected == {"count": torch_dense_count(*args, **kw)}, name
+        elif group.startswith("conv"):
+            kernel = tuple(args[2]) if isinstance(args[2], list) else args[2]
+            assert case.expected == {"count": torch_conv_count(args[0], args[1], kernel, **kw)}
+        else:
+            shape = torch_output_shape(*args, **kw)
+            assert case.expected == ({"raises": "ValueError"} if shape is None
+                                     else {"shape": shape}), name
+    assert len(groups) == 11

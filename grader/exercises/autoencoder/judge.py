@@ -207,7 +207,7 @@ def pca_mse(X_train: np.ndarray, X_test: np.ndarray, k: int) -> float:
 
 def noisy(X: np.ndarray, noise_std: float, seed: int) -> np.ndarray:
     """The judge's noisy copy of held-out images: ``clip(X + noise_std * N(0, 1), 0, 1)``."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed=seed)
     return np.clip(X + noise_std * rng.standard_normal(X.shape), 0.0, 1.0).astype(np.float32)
 
 

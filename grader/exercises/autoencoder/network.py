@@ -24,7 +24,7 @@ checks say that it differs from the contract.
 from __future__ import annotations
 
 import itertools
-from collections import OrderedDict
+import collections
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -143,7 +143,7 @@ class Network:
     decoder: Half
 
     def module(self, dtype: torch.dtype = torch.float32) -> nn.Module:
-        return nn.Sequential(OrderedDict(encoder=self.encoder.module(dtype),
+        return nn.Sequential(collections.OrderedDict(encoder=self.encoder.module(dtype),
                                          decoder=self.decoder.module(dtype))).eval()
 
     @property

@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 
 from grader.calibration import Measurement
-from grader.exercises.backprop import oracle, probes
-from grader.exercises.backprop.test_public import (AFFINE_SHAPES, ELEMENTWISE_SHAPES, H,
-                                                   HE_SIZES, MLP_SIZES, RELU_ZEROS_SHAPE,
-                                                   SOFTMAX_SHAPES, TOL_LAYER, TOL_NETWORK)
+from grader.exercises.backprop import oracle, probes, validate
+from grader.exercises.backprop.cases import (AFFINE_SHAPES, ELEMENTWISE_SHAPES, MLP_SIZES,
+                                             RELU_ZEROS_SHAPE, SOFTMAX_SHAPES)
+from grader.exercises.backprop.test_public import HE_SIZES, TOL_LAYER, TOL_NETWORK
+from grader.exercises.backprop.validate import H
 from grader.exercises.backprop.training import spiral_accuracy
 from grader.numgrad import (gradient_from_outputs, gradient_from_values, perturbations,
                             worst_relative_error)
@@ -49,7 +50,7 @@ def measure(reference: ModuleType, settings: Any, *, seeds: Sequence[int], devic
         if "accuracy" in key:
             out.append(Measurement(key, settings.min_accuracy, "above", tuple(vals)))
         elif key.startswith("He"):
-            out.append(Measurement(key, oracle.HE_TOLERANCE, "below", tuple(vals)))
+            out.append(Measurement(key, validate.HE_TOLERANCE, "below", tuple(vals)))
         else:
             tol = TOL_NETWORK if key.startswith("mlp_loss numerical") else TOL_LAYER
             out.append(Measurement(f"{key} rel. error", tol, "below", tuple(vals)))

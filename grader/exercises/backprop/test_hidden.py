@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from grader.data import make_spirals
-from grader.exercises.backprop import oracle
+from grader.exercises.backprop import oracle, validate
 from grader.exercises.backprop.training import expect_spiral_accuracy, held_out_seed
 from grader.expect import expect_array, expect_type, fail
 
@@ -27,15 +27,15 @@ def test_mlp_loss_matches_reference_on_a_deeper_network(student, reference, rng)
         params = oracle.random_params(rng, sizes)
         X, y = rng.normal(size=(n, sizes[0])), rng.integers(0, sizes[-1], n)
         what = f"mlp_loss(L=4 layers of widths {sizes}, N={n}, reg={reg})"
-        loss, grads = oracle.expect_pair(student.mlp_loss(params, X, y, reg=reg), what=what,
+        loss, grads = validate.expect_pair(student.mlp_loss(params, X, y, reg=reg), what=what,
                                          names="(loss, grads)")
         expected_loss, expected_grads = reference.mlp_loss(params, X, y, reg=reg)
-        oracle.expect_loss_close(loss, expected_loss, what=f"{what}: loss", rtol=1e-10)
+        validate.expect_loss_close(loss, expected_loss, what=f"{what}: loss", rtol=1e-10)
         expect_type(grads, dict, what=f"{what}: grads")
-        for key in oracle.layer_keys(4):
+        for key in validate.layer_keys(4):
             if key not in grads:
                 fail(f"{what}: grads has no key {key!r}; expected the keys {list(params)}")
-            oracle.expect_param_gradient(grads, expected_grads, key, tol=TOL, what=what,
+            validate.expect_param_gradient(grads, expected_grads, key, tol=TOL, what=what,
                                          reference="expected")
 
 
@@ -54,8 +54,8 @@ def test_train_mlp_is_reproducible_from_its_seed(student, seed):
     kwargs = dict(hidden_sizes=(8,), num_classes=3, epochs=2, learning_rate=0.1, batch_size=16,
                   reg=0.0, seed=seed % 2**31)
     what = "train_mlp(X of shape (90, 2), y, hidden_sizes=(8,), epochs=2, ...) called twice"
-    first = oracle.expect_params(student.train_mlp(X, y, **kwargs), [2, 8, 3], what=what)
-    second = oracle.expect_params(student.train_mlp(X, y, **kwargs), [2, 8, 3], what=what)
+    first = validate.expect_params(student.train_mlp(X, y, **kwargs), [2, 8, 3], what=what)
+    second = validate.expect_params(student.train_mlp(X, y, **kwargs), [2, 8, 3], what=what)
     for key in first:
         expect_array(second[key], first[key], rtol=0.0, atol=0.0,
                      what=f"{what} with the same seed: params[{key!r}] of the second call "

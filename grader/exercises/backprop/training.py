@@ -1,8 +1,15 @@
 """Training on the spirals, shared by the checks and by calibration (judge side).
 
 The trainer gets only the training spirals; the held-out spirals come from a seed the worker
-cannot know (:func:`held_out_seed`) and never leave the judge; the accuracy is computed with the judge's own forward pass
-(``oracle.mlp_scores``) on the returned weights, after validating them.
+cannot know (:func:`held_out_seed`) and never leave the judge; the accuracy is computed by the
+judge from the returned weights, after validating them (:func:`predicted_classes`).
+
+This module ships with the student release, and :func:`predicted_classes` is the one
+computation on a network that the public checks of `backprop` keep: the held-out accuracy of the
+weights a student's ``train_mlp`` returns can be judged no other way (the held-out points must
+never reach the worker, and golden data cannot know a student's weights). It returns class
+predictions only: no layer output as the contract returns it, no loss, no gradient (the leak
+tests call it on every public case's inputs).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from grader.data import make_spirals
-from grader.exercises.backprop import oracle
+from grader.exercises.backprop.validate import count_layers, expect_params
 from grader.expect import fail
 
 N_CLASSES = 3
@@ -49,9 +56,21 @@ def spiral_accuracy(train: Callable[..., Any], settings: Any, *, seed: int,
     what = (f"train_mlp(X of shape {X.shape}, y, "
             + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")")
     params = train(X, y, **kwargs)
-    params = oracle.expect_params(params, [X.shape[1], *hidden_sizes, N_CLASSES], what=what)
-    accuracy = float(np.mean(oracle.mlp_scores(params, X_test).argmax(axis=1) == y_test))
+    params = expect_params(params, [X.shape[1], *hidden_sizes, N_CLASSES], what=what)
+    accuracy = float(np.mean(predicted_classes(params, X_test) == y_test))
     return accuracy, what
+
+
+def predicted_classes(params: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
+    """The class (N,) the network ``params`` (validated float64 weights; a ReLU between layers,
+    as the contract's MLP) predicts for each row of ``X``: the largest of its scores."""
+    h = np.asarray(X, dtype=np.float64)
+    last = count_layers(params)
+    with np.errstate(over="ignore", invalid="ignore"):  # huge weights fail the checks, quietly
+        for k in range(1, last + 1):
+            h = h @ params[f"W{k}"] + params[f"b{k}"]
+            h = np.maximum(h, 0.0) if k < last else h
+    return h.argmax(axis=1)
 
 
 def expect_spiral_accuracy(student: Any, settings: Any, *, seed: int,

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from grader.calibration import Measurement
-from grader.exercises.conv import oracle
+from grader.exercises.conv import ops, oracle
 from grader.exercises.conv.cases import (BACKWARD_CASES, CHANNEL_CASE, FORWARD_CASES,
                                          POOL_CASES, SPEED_CASE)
 from grader.numgrad import gradient_from_values, perturbations
@@ -73,11 +73,11 @@ def measure(reference: ModuleType, settings: Any, *, seeds: Sequence[int], devic
         nw: list[float] = []
         for layer, case in [*_cases(), ("conv2d", SPEED_CASE)]:
             inputs = case.inputs(rng)
-            expected = oracle.expected_forward(layer, inputs, case.options)
+            expected = ops.forward(layer, inputs, case.options)
             dout = rng.normal(size=expected.shape)
             out, grads = _run(reference, layer, inputs, case.options, dout)
             fw.append(float(np.max(np.abs(out - expected) / (scale + np.abs(expected)))))
-            for g, e in zip(grads, oracle.expected_gradients(layer, inputs, case.options, dout)):
+            for g, e in zip(grads, ops.gradients(layer, inputs, case.options, dout)):
                 tw.append(oracle.worst_relative_error(g, e))
             if id(case) in numeric_ok:
                 numerical = _numerical(reference, layer, inputs, case.options, dout)

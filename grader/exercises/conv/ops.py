@@ -1,4 +1,6 @@
-"""The judge's oracle for `conv`: conv2d, max and average pooling and their gradients, in numpy.
+"""The hidden checks' oracle for `conv`: conv2d, max and average pooling and their gradients,
+in numpy. Judge side only: an implementation of the exercise never ships to students (the public
+checks compare with the golden data ``dlgrade release`` writes from the reference).
 
 Each function computes what ``torch.nn.functional`` computes (``conv2d(x, w, b, stride,
 padding)``, ``max_pool2d(x, kernel_size, stride)``, ``avg_pool2d(x, kernel_size, stride)``, no
@@ -23,6 +25,28 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 LAYERS = ("conv2d", "max_pool2d", "avg_pool2d")
+FLIPS = {"flipped_both": (2, 3), "flipped_rows": (2,), "flipped_cols": (3,)}
+
+
+def expected(layer: str, inputs: dict, options: dict, dout: np.ndarray | None = None) -> dict:
+    """What the checks compare with, laid out as a golden case's ``expected`` (see ``cases.py``):
+    ``out``; with ``dout``, the gradients ``dx`` (``dw``, ``db``); for conv2d the outputs with
+    the kernel flipped and without the bias (the checks' diagnoses)."""
+    out = forward(layer, inputs, options)
+    result = {"out": out}
+    if dout is not None:
+        names = ("dx", "dw", "db") if layer == "conv2d" else ("dx",)
+        result.update(zip(names, gradients(layer, inputs, options, dout)))
+    if layer == "conv2d":
+        w = np.asarray(inputs["w"], dtype=np.float64)
+        for key, axes in FLIPS.items():
+            flipped = np.flip(w, axis=axes)
+            if not np.array_equal(flipped, w):
+                result[key] = forward(layer, {**inputs, "w": flipped}, options)
+        if np.any(np.asarray(inputs["b"]) != 0):
+            result["no_bias"] = forward(layer, {**inputs, "b": np.zeros_like(inputs["b"])},
+                                        options)
+    return result
 
 
 def forward(layer: str, inputs: dict, options: dict) -> np.ndarray:

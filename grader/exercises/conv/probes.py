@@ -102,7 +102,7 @@ def objective(module: Any, layer: str, inputs: dict, options: dict, dout: np.nda
     all ``2 * size`` evaluations. Returns ``{"values": array}``, or ``{"bad_out": description}``
     at the first output that is not a float array of ``dout``'s shape.
     """
-    dout = np.asarray(dout, dtype=np.float64)
+    dout = np.asarray(dout, np.float64)
     values = np.empty(len(stack), dtype=np.float64)
     for i, replacement in enumerate(stack):
         pair = _pair(_forward(module, layer, {**inputs, name: replacement}, options))

@@ -1,7 +1,7 @@
 """Hidden checks for `conv`: configurations the student has not seen, and independent caches.
 
-The oracle is still torch's result (``ops.py``, numpy, held equal to torch by the framework's
-tests; independent of our reference); the reference is used where
+The oracle is torch's result (``ops.py``, numpy, held equal to torch by the framework's tests;
+independent of our reference; judge side only, it never ships); the reference is used where
 a second trusted implementation is worth having: it must agree with torch on the same hidden
 inputs, so a grader-side mistake in a case shows up as a grader error, not as a student's loss.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.exercises.conv import oracle
-from grader.exercises.conv.oracle import ConvCase, PoolCase
+from grader.exercises.conv import ops, oracle
+from grader.exercises.conv.cases import ConvCase, PoolCase
 from grader.expect import fail, type_name
 
 pytestmark = pytest.mark.visibility("hidden")
@@ -42,40 +42,39 @@ def _check_reference_agrees(reference, layer: str, inputs: dict, options: dict) 
     """A trusted second opinion: the hidden case itself must be sound (a grader error if not)."""
     names = ("x", "w", "b") if layer == "conv2d" else ("x",)
     out, _ = getattr(reference, f"{layer}_forward")(*(inputs[k] for k in names), **options)
-    expected = oracle.expected_forward(layer, inputs, options)
+    expected = ops.forward(layer, inputs, options)
     assert out.shape == expected.shape and np.allclose(out, expected, rtol=1e-9, atol=1e-12), (
         f"grader error: the reference disagrees with torch on hidden case {layer} {options}")
+
+
+def _forward_and_backward(student, reference, rng, layer: str, case) -> None:
+    inputs = case.inputs(rng)
+    options = case.options
+    _check_reference_agrees(reference, layer, inputs, options)
+    dout = rng.normal(size=ops.forward(layer, inputs, options).shape)
+    expected = ops.expected(layer, inputs, options, dout)
+    what = oracle.backward_text(layer, inputs, options)
+    grads = oracle.run_roundtrip(student, layer, inputs, options, dout, expected["out"], what)
+    fwd = oracle.call_text(layer, inputs, options)
+    answer = oracle.probe(student, "forward", layer, inputs, options)
+    oracle.check_forward_output(oracle.take_out(answer, fwd), layer, expected, fwd)
+    kernel = {"options": options, "kernel": case.w} if layer == "conv2d" else {}
+    oracle.expect_gradients(grads, oracle.expected_gradients(layer, expected), layer,
+                            tol=oracle.TORCH_GRAD_TOL, what=what, reference="torch autograd",
+                            **kernel)
 
 
 @pytest.mark.points(1)
 @pytest.mark.parametrize("case", HIDDEN_CONV, ids=_ids(HIDDEN_CONV))
 def test_conv_forward_and_backward_on_hidden_cases(student, reference, rng, case):
-    inputs = case.inputs(rng)
-    _check_reference_agrees(reference, "conv2d", inputs, case.options)
-    what = oracle.backward_text("conv2d", inputs, case.options)
-    dout, grads = oracle.run_roundtrip(student, "conv2d", inputs, case.options, rng, what)
-    answer = oracle.probe(student, "forward", "conv2d", inputs, case.options)
-    fwd = oracle.call_text("conv2d", inputs, case.options)
-    oracle.check_forward_output(oracle.take_out(answer, fwd), "conv2d", inputs, case.options, fwd)
-    expected = oracle.expected_gradients("conv2d", inputs, case.options, dout)
-    oracle.expect_gradients(grads, expected, "conv2d", tol=oracle.TORCH_GRAD_TOL, what=what,
-                            reference="torch autograd", options=case.options, kernel=case.w)
+    _forward_and_backward(student, reference, rng, "conv2d", case)
 
 
 @pytest.mark.points(1)
 @pytest.mark.parametrize("case", HIDDEN_POOL, ids=_ids(HIDDEN_POOL))
 @pytest.mark.parametrize("layer", ["max_pool2d", "avg_pool2d"])
 def test_pool_forward_and_backward_on_hidden_cases(student, reference, rng, layer, case):
-    inputs = case.inputs(rng)
-    _check_reference_agrees(reference, layer, inputs, case.options)
-    what = oracle.backward_text(layer, inputs, case.options)
-    dout, grads = oracle.run_roundtrip(student, layer, inputs, case.options, rng, what)
-    fwd = oracle.call_text(layer, inputs, case.options)
-    answer = oracle.probe(student, "forward", layer, inputs, case.options)
-    oracle.check_forward_output(oracle.take_out(answer, fwd), layer, inputs, case.options, fwd)
-    expected = oracle.expected_gradients(layer, inputs, case.options, dout)
-    oracle.expect_gradients(grads, expected, layer, tol=oracle.TORCH_GRAD_TOL, what=what,
-                            reference="torch autograd")
+    _forward_and_backward(student, reference, rng, layer, case)
 
 
 @pytest.mark.points(1)
@@ -88,7 +87,7 @@ def test_each_cache_belongs_to_its_own_call(student, rng, layer):
     else:
         case = PoolCase(x=(2, 3, 6, 6), kernel_size=2)
     first, second = case.inputs(rng), case.inputs(rng)
-    shape = oracle.expected_forward(layer, first, case.options).shape
+    shape = ops.forward(layer, first, case.options).shape
     d1, d2 = rng.normal(size=shape), rng.normal(size=shape)
     call = oracle.call_text(layer, first, case.options)
     answer = oracle.answer_dict(
@@ -106,6 +105,6 @@ def test_each_cache_belongs_to_its_own_call(student, rng, layer):
             grads = list(grads)
         else:
             grads = [grads]
-        expected = oracle.expected_gradients(layer, inputs, case.options, dout)
+        expected = ops.gradients(layer, inputs, case.options, dout)
         oracle.expect_gradients(grads, expected, layer, tol=oracle.TORCH_GRAD_TOL, what=what,
                                 reference="torch autograd")

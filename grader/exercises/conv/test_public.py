@@ -1,6 +1,9 @@
-"""Public checks for `conv`: oracles a student also has (torch, numerical gradients, the lecture).
+"""Public checks for `conv`: the student's layers against expectations, never an implementation.
 
-Nothing here needs ``solutions/``: the student release runs these as they are.
+The expected values (torch's results, as the reference computes them) are the golden data of the
+public cases, ``golden.npz``, written from the reference by ``dlgrade release``; numerical
+gradients are taken of the student's own forward. Nothing here needs ``solutions/`` or computes
+a layer: the student release runs these as they are.
 """
 
 from __future__ import annotations
@@ -8,57 +11,61 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from grader import golden
 from grader.exercises.conv import oracle
-from grader.exercises.conv.cases import (BACKWARD_CASES, CHANNEL_CASE, FORWARD_CASES,
-                                         LECTURE_IMAGE, LECTURE_KERNEL, LECTURE_OUTPUT, POOL_CASES,
-                                         SPEED_CASE, TIE_CASES)
-from grader.exercises.conv.oracle import ConvCase
 from grader.expect import expect_array, expect_raises, fail
 
 pytestmark = pytest.mark.visibility("visible")
 
+GOLDEN = golden.load("conv")
+FORWARD = GOLDEN.names("forward/")
+BACKWARD = GOLDEN.names("backward/")
+POOL_CASES = GOLDEN.names("max_pool2d/")
+TIES = GOLDEN.names("ties/")
+POOL_NUMERICAL = "x=2x2x6x7,kernel_size=3,stride=1"  # overlapping windows: contributions add up
 
-def _ids(cases: list) -> list[str]:
-    return [c.id for c in cases]
+
+def _case(name: str, layer: str = "conv2d"):
+    """``(inputs, options, dout, expected)`` of golden case ``name``."""
+    case = GOLDEN[name]
+    inputs, options, dout = oracle.split(layer, case.inputs)
+    return inputs, options, dout, case.expected
 
 
 # ---------------------------------------------------------------- conv2d forward
 
 @pytest.mark.points(2)
 def test_lecture_example(student):
-    inputs = {"x": np.array(LECTURE_IMAGE, dtype=np.float64)[None, None],
-              "w": np.array(LECTURE_KERNEL, dtype=np.float64)[None, None],
-              "b": np.zeros(1)}
+    inputs, options, _, expected = _case("lecture")
+    kernel = inputs["w"][0, 0].astype(int).tolist()
     what = ("conv2d_forward(x = the lecture's 5x5 image as (1, 1, 5, 5), w = the 3x3 '7' kernel "
-            f"{LECTURE_KERNEL} as (1, 1, 3, 3), b = [0.0])")
-    out = oracle.take_out(oracle.probe(student, "forward", "conv2d", inputs, {}), what)
-    expected = np.array(LECTURE_OUTPUT, dtype=np.float64)[None, None]
-    got = expect_array(out, shape=expected.shape, dtype=np.float64, what=what)
-    flip = None if np.array_equal(got, expected) else oracle.flipped_kernel(got, inputs, {
-        "stride": 1, "padding": 0})
+            f"{kernel} as (1, 1, 3, 3), b = [0.0])")
+    out = oracle.take_out(oracle.probe(student, "forward", "conv2d", inputs, options), what)
+    want = np.asarray(expected["out"], dtype=np.float64)
+    got = expect_array(out, shape=want.shape, dtype=np.float64, what=what)
+    flip = None if np.array_equal(got, want) else oracle.flipped_kernel(got, expected)
     if flip:
-        fail(f"{what}: expected {LECTURE_OUTPUT}, got {got[0, 0].tolist()}: {flip}")
-    expect_array(got, expected, what=what, rtol=0, atol=1e-12)
+        fail(f"{what}: expected {want[0, 0].tolist()}, got {got[0, 0].tolist()}: {flip}")
+    expect_array(got, want, what=what, rtol=0, atol=1e-12)
 
 
 @pytest.mark.points(1)
-def test_conv_forward_sums_over_channels_with_a_1x1_kernel(student, rng):
+def test_conv_forward_sums_over_channels_with_a_1x1_kernel(student):
     """Evidence of a real forward (the shape and argument checks wait for it)."""
-    inputs = {**CHANNEL_CASE.inputs(rng), "b": np.zeros(CHANNEL_CASE.w[0])}
-    what = (oracle.call_text("conv2d", inputs, CHANNEL_CASE.options)
+    inputs, options, _, expected = _case("channels")
+    what = (oracle.call_text("conv2d", inputs, options)
             + " with a 1x1 kernel and b = 0: out[n, f] = sum over c of w[f, c, 0, 0] * x[n, c]")
-    out = oracle.take_out(oracle.probe(student, "forward", "conv2d", inputs,
-                                       CHANNEL_CASE.options), what)
-    oracle.check_forward_output(out, "conv2d", inputs, CHANNEL_CASE.options, what)
+    out = oracle.take_out(oracle.probe(student, "forward", "conv2d", inputs, options), what)
+    oracle.check_forward_output(out, "conv2d", expected, what)
 
 
 @pytest.mark.points(1)
-@pytest.mark.parametrize("case", FORWARD_CASES, ids=_ids(FORWARD_CASES))
-def test_conv_forward_matches_torch(student, rng, case):
-    inputs = case.inputs(rng)
-    what = oracle.call_text("conv2d", inputs, case.options)
-    out = oracle.take_out(oracle.probe(student, "forward", "conv2d", inputs, case.options), what)
-    oracle.check_forward_output(out, "conv2d", inputs, case.options, what)
+@pytest.mark.parametrize("case", FORWARD, ids=FORWARD)
+def test_conv_forward_matches_torch(student, case):
+    inputs, options, _, expected = _case(f"forward/{case}")
+    what = oracle.call_text("conv2d", inputs, options)
+    out = oracle.take_out(oracle.probe(student, "forward", "conv2d", inputs, options), what)
+    oracle.check_forward_output(out, "conv2d", expected, what)
 
 
 @pytest.mark.points(1)
@@ -71,7 +78,7 @@ def test_conv_output_shapes(student, rng):
                                     ((1, 2, 10, 10), (3, 2, 3, 3), 3, 0),
                                     ((3, 1, 11, 6), (2, 1, 4, 2), 2, 2),
                                     ((1, 1, 5, 12), (1, 1, 1, 3), 4, 1)]:
-        inputs = ConvCase(xs, ws).inputs(rng)
+        inputs = {"x": rng.normal(size=xs), "w": rng.normal(size=ws), "b": rng.normal(size=ws[0])}
         options = {"stride": stride, "padding": padding}
         expected = ((xs[0], ws[0], (xs[2] + 2 * padding - ws[2]) // stride + 1,
                      (xs[3] + 2 * padding - ws[3]) // stride + 1))
@@ -104,17 +111,16 @@ def test_conv_bad_arguments_raise(student, rng):
 
 
 @pytest.mark.points(2)
-def test_conv_forward_speed_on_a_batch_of_32x32_images(student, rng, settings, feedback):
+def test_conv_forward_speed_on_a_batch_of_32x32_images(student, settings, feedback):
     """Correct output on an (8, 3, 32, 32) batch (the points), and the time it took (information:
-    beside torch's vectorised conv2d in the judge)."""
-    inputs = SPEED_CASE.inputs(rng)
-    what = oracle.call_text("conv2d", inputs, SPEED_CASE.options)
-    answer = oracle.probe(student, "timed_forward", "conv2d", inputs, SPEED_CASE.options,
-                           _timeout=settings.speed_timeout)
-    out = oracle.take_out(answer, what)
-    oracle.check_forward_output(out, "conv2d", inputs, SPEED_CASE.options, what)
-    label, fast = oracle.fast_forward()
-    theirs = oracle.best_seconds(lambda: fast(inputs, SPEED_CASE.options))
+    beside the work of a vectorised conv2d in the judge)."""
+    inputs, options, _, expected = _case("speed")
+    what = oracle.call_text("conv2d", inputs, options)
+    answer = oracle.probe(student, "timed_forward", "conv2d", inputs, options,
+                          _timeout=settings.speed_timeout)
+    oracle.check_sampled_output(oracle.take_out(answer, what), expected, what)
+    label, run = oracle.baseline(inputs, options)
+    theirs = oracle.best_seconds(run)
     # The time is what the run reports (a submission can report any): information only.
     seconds = answer.get("seconds")
     if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds >= 0:
@@ -129,27 +135,28 @@ def test_conv_forward_speed_on_a_batch_of_32x32_images(student, rng, settings, f
 # column unvisited) are the edge cases a backward most often gets wrong, and a slip there costs
 # those cases only.
 @pytest.mark.points(1)
-@pytest.mark.parametrize("case", BACKWARD_CASES, ids=_ids(BACKWARD_CASES))
-def test_conv_backward_matches_numerical_gradients(student, rng, case):
-    inputs = case.inputs(rng)
-    what = oracle.backward_text("conv2d", inputs, case.options)
-    dout, grads = oracle.run_roundtrip(student, "conv2d", inputs, case.options, rng, what,
-                                       forward_must_match=True)
-    expected = oracle.numerical_gradients(student, "conv2d", inputs, case.options, dout, what)
-    oracle.expect_gradients(grads, expected, "conv2d", tol=oracle.NUMERICAL_GRAD_TOL, what=what,
-                            reference="numerical (from your forward)", options=case.options,
-                            kernel=case.w)
+@pytest.mark.parametrize("case", BACKWARD, ids=BACKWARD)
+def test_conv_backward_matches_numerical_gradients(student, case):
+    inputs, options, dout, expected = _case(f"backward/{case}")
+    what = oracle.backward_text("conv2d", inputs, options)
+    grads = oracle.run_roundtrip(student, "conv2d", inputs, options, dout, expected["out"], what,
+                                 forward_must_match=True)
+    numerical = oracle.numerical_gradients(student, "conv2d", inputs, options, dout, expected,
+                                           what)
+    oracle.expect_gradients(grads, numerical, "conv2d", tol=oracle.NUMERICAL_GRAD_TOL,
+                            what=what, reference="numerical (from your forward)",
+                            options=options, kernel=inputs["w"].shape)
 
 
 @pytest.mark.points(1)
-@pytest.mark.parametrize("case", BACKWARD_CASES, ids=_ids(BACKWARD_CASES))
-def test_conv_backward_matches_torch_autograd(student, rng, case):
-    inputs = case.inputs(rng)
-    what = oracle.backward_text("conv2d", inputs, case.options)
-    dout, grads = oracle.run_roundtrip(student, "conv2d", inputs, case.options, rng, what)
-    expected = oracle.expected_gradients("conv2d", inputs, case.options, dout)
-    oracle.expect_gradients(grads, expected, "conv2d", tol=oracle.TORCH_GRAD_TOL, what=what,
-                            reference="torch autograd", options=case.options, kernel=case.w)
+@pytest.mark.parametrize("case", BACKWARD, ids=BACKWARD)
+def test_conv_backward_matches_torch_autograd(student, case):
+    inputs, options, dout, expected = _case(f"backward/{case}")
+    what = oracle.backward_text("conv2d", inputs, options)
+    grads = oracle.run_roundtrip(student, "conv2d", inputs, options, dout, expected["out"], what)
+    oracle.expect_gradients(grads, oracle.expected_gradients("conv2d", expected), "conv2d",
+                            tol=oracle.TORCH_GRAD_TOL, what=what, reference="torch autograd",
+                            options=options, kernel=inputs["w"].shape)
 
 
 # ---------------------------------------------------------------- pooling
@@ -158,55 +165,51 @@ POOLS = ["max_pool2d", "avg_pool2d"]
 
 
 @pytest.mark.points(1)
-@pytest.mark.parametrize("case", POOL_CASES, ids=_ids(POOL_CASES))
+@pytest.mark.parametrize("case", POOL_CASES, ids=POOL_CASES)
 @pytest.mark.parametrize("layer", POOLS)
-def test_pool_forward_matches_torch(student, rng, layer, case):
-    inputs = case.inputs(rng)
-    what = oracle.call_text(layer, inputs, case.options)
-    out = oracle.take_out(oracle.probe(student, "forward", layer, inputs, case.options), what)
-    oracle.check_forward_output(out, layer, inputs, case.options, what)
+def test_pool_forward_matches_torch(student, layer, case):
+    inputs, options, _, expected = _case(f"{layer}/{case}", layer)
+    what = oracle.call_text(layer, inputs, options)
+    out = oracle.take_out(oracle.probe(student, "forward", layer, inputs, options), what)
+    oracle.check_forward_output(out, layer, expected, what)
 
 
 @pytest.mark.points(1)
-@pytest.mark.parametrize("case", POOL_CASES, ids=_ids(POOL_CASES))
+@pytest.mark.parametrize("case", POOL_CASES, ids=POOL_CASES)
 @pytest.mark.parametrize("layer", POOLS)
-def test_pool_backward_matches_torch_autograd(student, rng, layer, case):
-    inputs = case.inputs(rng)
-    what = oracle.backward_text(layer, inputs, case.options)
-    dout, grads = oracle.run_roundtrip(student, layer, inputs, case.options, rng, what)
-    expected = oracle.expected_gradients(layer, inputs, case.options, dout)
-    oracle.expect_gradients(grads, expected, layer, tol=oracle.TORCH_GRAD_TOL, what=what,
-                            reference="torch autograd")
+def test_pool_backward_matches_torch_autograd(student, layer, case):
+    inputs, options, dout, expected = _case(f"{layer}/{case}", layer)
+    what = oracle.backward_text(layer, inputs, options)
+    grads = oracle.run_roundtrip(student, layer, inputs, options, dout, expected["out"], what)
+    oracle.expect_gradients(grads, oracle.expected_gradients(layer, expected), layer,
+                            tol=oracle.TORCH_GRAD_TOL, what=what, reference="torch autograd")
 
 
 @pytest.mark.points(1)
 @pytest.mark.parametrize("layer", POOLS)
-def test_pool_backward_matches_numerical_gradients(student, rng, layer):
-    case = POOL_CASES[1]  # overlapping windows: contributions must add up
-    inputs = case.inputs(rng)
-    what = oracle.backward_text(layer, inputs, case.options)
-    dout, grads = oracle.run_roundtrip(student, layer, inputs, case.options, rng, what,
-                                       forward_must_match=True)
-    expected = oracle.numerical_gradients(student, layer, inputs, case.options, dout, what)
-    oracle.expect_gradients(grads, expected, layer, tol=oracle.NUMERICAL_GRAD_TOL, what=what,
+def test_pool_backward_matches_numerical_gradients(student, layer):
+    inputs, options, dout, expected = _case(f"{layer}/{POOL_NUMERICAL}", layer)
+    what = oracle.backward_text(layer, inputs, options)
+    grads = oracle.run_roundtrip(student, layer, inputs, options, dout, expected["out"], what,
+                                 forward_must_match=True)
+    numerical = oracle.numerical_gradients(student, layer, inputs, options, dout, expected, what)
+    oracle.expect_gradients(grads, numerical, layer, tol=oracle.NUMERICAL_GRAD_TOL, what=what,
                             reference="numerical (from your forward)")
 
 
 @pytest.mark.points(1)
-@pytest.mark.parametrize("case", TIE_CASES, ids=_ids(TIE_CASES))
-def test_max_pool_ties_send_the_gradient_to_the_first_maximum(student, rng, case):
+@pytest.mark.parametrize("case", TIES, ids=TIES)
+def test_max_pool_ties_send_the_gradient_to_the_first_maximum(student, case):
     # Values in {0, 1, 2}: most windows hold their maximum more than once. The first row of
     # ones is a window that is all ties: its gradient must go to its top-left position.
-    x = rng.integers(0, 3, size=case.x).astype(np.float64)
-    x[:, :, 0, :] = 1.0
-    x[:, :, 1, :] = 1.0
-    inputs = {"x": x}
-    what = (oracle.backward_text("max_pool2d", inputs, case.options)
+    inputs, options, dout, expected = _case(f"ties/{case}", "max_pool2d")
+    what = (oracle.backward_text("max_pool2d", inputs, options)
             + " with tied maxima (x holds only 0, 1 and 2; rows 0 and 1 are all 1)")
-    dout, grads = oracle.run_roundtrip(student, "max_pool2d", inputs, case.options, rng, what)
-    expected = oracle.expected_gradients("max_pool2d", inputs, case.options, dout)
+    grads = oracle.run_roundtrip(student, "max_pool2d", inputs, options, dout, expected["out"],
+                                 what)
     oracle.expect_gradients(
-        grads, expected, "max_pool2d", tol=oracle.TORCH_GRAD_TOL, reference="torch autograd",
+        grads, oracle.expected_gradients("max_pool2d", expected), "max_pool2d",
+        tol=oracle.TORCH_GRAD_TOL, reference="torch autograd",
         what=f"{what}; on ties the whole gradient of a window goes to its first maximum in "
              "row-major order, as in torch")
 

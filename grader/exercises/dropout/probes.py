@@ -261,7 +261,7 @@ def network_run(module: ModuleType, case: dict[str, np.ndarray], p: float, *,
 def _regression_data(seed: int, n_train: int, n_val: int,
                      dim: int = 10) -> tuple[np.ndarray, ...]:
     """A smooth function of 10 inputs plus noise (std 0.3): few training samples to overfit."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed=seed)
     w = rng.normal(size=dim) / np.sqrt(dim)
     X = rng.normal(size=(n_train + n_val, dim)).astype(np.float32)
     y = (np.sin(2.0 * X @ w) + 0.5 * X[:, 0] * X[:, 1]

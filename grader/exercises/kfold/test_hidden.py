@@ -1,8 +1,8 @@
 """Hidden checks for `kfold`: other sizes and seeds than the public ones, shuffled splits too.
 
-The oracle is scikit-learn's ``KFold`` rule as ``validate.unshuffled_split`` writes it down (the
-framework's tests hold it equal to ``KFold`` on these sizes and many more; importing scikit-learn
-here cost every grading of kfold 1.5-2 s) and the contract: shuffled folds depend on the random
+The oracle is scikit-learn's ``KFold`` rule as ``oracle.unshuffled_split`` writes it down (judge
+side only, it never ships; the framework's tests hold it equal to ``KFold`` on these sizes and
+many more; importing scikit-learn here cost every grading of kfold 1.5-2 s) and the contract: shuffled folds depend on the random
 generator a submission uses, so they are checked by their properties, never compared with the
 reference's.
 """
@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from grader.exercises.kfold.oracle import expected_sizes, unshuffled_split
 from grader.exercises.kfold.validate import (as_folds, expect_complement, expect_partition,
-                                             expect_same_folds_as, expect_sizes, run,
-                                             unshuffled_split)
+                                             expect_same_folds_as, expect_sizes, run)
 from grader.expect import expect_raises, fail
 
 pytestmark = pytest.mark.visibility("hidden")
@@ -34,7 +34,7 @@ def test_unshuffled_folds_on_hidden_sizes(student):
         folds = as_folds(value, n, k, what=what)
         expect_partition(folds, n, what=what)
         expect_complement(folds, n, what=what)
-        expect_sizes(folds, n, k, what=what)
+        expect_sizes(folds, n, k, what=what, want=expected_sizes(n, k))
         for i, ((_, val), sk_val) in enumerate(zip(folds, unshuffled_split(n, k))):
             if set(val.tolist()) != set(sk_val.tolist()):
                 fail(f"{what}: validation fold {i} is not the block {sk_val[0]}..{sk_val[-1]} "
@@ -48,7 +48,7 @@ def test_shuffled_folds_on_hidden_sizes(student, seed):
         folds = as_folds(value, n, k, what=what)
         expect_partition(folds, n, what=what)
         expect_complement(folds, n, what=what)
-        expect_sizes(folds, n, k, what=what)
+        expect_sizes(folds, n, k, what=what, want=expected_sizes(n, k))
 
 
 @pytest.mark.points(1)
@@ -62,7 +62,7 @@ def test_iterated_folds_on_hidden_sizes(student, seed):
             where = f"{what}, repeat {r}"
             expect_partition(group, n, what=where, offset=r * k)
             expect_complement(group, n, what=where, offset=r * k)
-            expect_sizes(group, n, k, what=where)
+            expect_sizes(group, n, k, what=where, want=expected_sizes(n, k))
 
 
 @pytest.mark.points(1)

@@ -1,5 +1,6 @@
-"""Public checks for `kfold`: the oracle is scikit-learn's ``KFold`` rule (``validate.py``
-writes it down; the framework's tests hold it equal to scikit-learn's) and the contract itself.
+"""Public checks for `kfold`: the expected values are scikit-learn's ``KFold`` rule as the reference
+follows it, read from the golden data (``golden.npz``, written by ``dlgrade release``; the
+framework's tests hold it equal to scikit-learn's), and the contract itself.
 
 Run them on your work with ``dlgrade check kfold``.
 
@@ -15,15 +16,26 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from grader import golden
 from grader.errors import StudentError
 from grader.exercises.kfold.validate import (as_folds, expect_complement, expect_consecutive_blocks,
                                              expect_contract_types, expect_covered,
                                              expect_disjoint, expect_partition,
                                              expect_same_folds_as, expect_sizes, partition_of,
-                                             run, same_folds, unshuffled_split)
+                                             run, same_folds, sizes_of)
 from grader.expect import expect_raises, fail
 
 pytestmark = pytest.mark.visibility("visible")
+
+GOLDEN = golden.load("kfold")
+
+
+
+
+def _expected_sizes(n: int, k: int) -> list[int]:
+    """The validation fold sizes of ``n`` samples in ``k`` folds (shuffled or not), from the
+    golden data (the reference's unshuffled split)."""
+    return sizes_of(GOLDEN[f"split/n_samples={n},k={k}"].expected["folds"])
 
 # (n_samples, k): a multiple, remainders of 1 and k-1, k == n_samples, k == 2
 SIZES = [(12, 3), (10, 3), (11, 4), (7, 7), (9, 2)]
@@ -94,7 +106,7 @@ def test_train_and_validation_are_disjoint_and_cover_all(student):
 def test_fold_sizes_put_the_remainder_first(student):
     for n, k in SIZES:
         folds, what = _folds(student, n, k)
-        expect_sizes(folds, n, k, what=what)
+        expect_sizes(folds, n, k, what=what, want=_expected_sizes(n, k))
 
 
 @pytest.mark.points(2)
@@ -190,7 +202,7 @@ def test_iterated_groups_are_full_kfold_splits(student, seed):
         where = f"{what}, repeat {r} (pairs {r * k} to {r * k + k - 1})"
         expect_partition(group, n, what=where, offset=r * k)
         expect_complement(group, n, what=where, offset=r * k)
-        expect_sizes(group, n, k, what=where)
+        expect_sizes(group, n, k, what=where, want=_expected_sizes(n, k))
 
 
 @pytest.mark.points(1)
@@ -207,7 +219,7 @@ def test_iterated_repeats_differ(student, seed):
                      f"shuffle again (draw a new permutation from one seeded generator)")
     # The unshuffled split is KFold's (not this submission's kfold_indices: its slips are
     # judged by its own checks).
-    plain = frozenset(frozenset(val.tolist()) for val in unshuffled_split(n, k))
+    plain = partition_of(GOLDEN[f"split/n_samples={n},k={k}"].expected["folds"])
     if plain in groups:
         fail(f"{what}: repeat {groups.index(plain)} is the unshuffled split; every repeat "
              f"must be shuffled")

@@ -1,7 +1,9 @@
 """Judge-side helpers for the `kfold` checks: validate what a submission returned, then compare.
 
 Every helper fails the check (``grader.expect.fail``) with a message that names the call, the fold
-and the sample concerned; none of them trusts the shape or type of a returned value.
+and the sample concerned; none of them trusts the shape or type of a returned value. None of them
+computes a split: the expected values come from the golden data (public checks) or from
+``oracle.py`` (hidden checks, judge side only). This module ships with the student release.
 """
 
 from __future__ import annotations
@@ -207,23 +209,16 @@ def expect_complement(folds: Folds, n_samples: int, *, what: str, offset: int = 
                  f"val_idx; every sample not validated in a fold is trained on")
 
 
-def expected_sizes(n_samples: int, k: int) -> list[int]:
-    """Validation fold sizes as scikit-learn's ``KFold``: the first ``n % k`` get one more."""
-    return [n_samples // k + (1 if i < n_samples % k else 0) for i in range(k)]
+def sizes_of(folds: Folds) -> list[int]:
+    """The validation folds' sizes, in fold order."""
+    return [len(val) for _, val in folds]
 
 
-def unshuffled_split(n_samples: int, k: int) -> list[np.ndarray]:
-    """The validation folds of scikit-learn's ``KFold(n_splits=k)`` without shuffling:
-    consecutive blocks of :func:`expected_sizes` (``tests/exercises/test_kfold.py`` checks it
-    equals scikit-learn's for many sizes; the public checks use this, so that ``dlgrade check
-    kfold`` need not import scikit-learn, 1-2 s)."""
-    bounds = np.cumsum([0, *expected_sizes(n_samples, k)])
-    return [np.arange(bounds[i], bounds[i + 1]) for i in range(k)]
-
-
-def expect_sizes(folds: Folds, n_samples: int, k: int, *, what: str) -> None:
-    got = [len(val) for _, val in folds]
-    want = expected_sizes(n_samples, k)
+def expect_sizes(folds: Folds, n_samples: int, k: int, *, what: str, want: list[int]) -> None:
+    """The validation folds have the sizes ``want`` (the expected ones: the golden data's in the
+    public checks, the oracle's in the hidden ones); the message explains the rule."""
+    got = sizes_of(folds)
+    want = [int(n) for n in want]
     if got != want:
         fail(f"{what}: validation fold sizes {got}, expected {want} (as scikit-learn's KFold: "
              f"n_samples // k each, and the first n_samples % k = {n_samples % k} fold(s) one "

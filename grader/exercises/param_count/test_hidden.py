@@ -1,6 +1,7 @@
 """Hidden checks for `param_count`: random sizes (from the check's seed), other models.
 
-The oracle stays PyTorch; the random cases are drawn in the judge from ``rng``.
+The oracle stays PyTorch (``counts.py``, judge side only); the random cases are drawn in the judge
+from ``rng``.
 """
 
 from __future__ import annotations
@@ -8,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.exercises.param_count.oracle import (call_text, expect_count, expect_model_count,
-                                                 expect_shape_pair, shape_of, torch_conv_count,
+from grader.exercises.param_count.counts import (model_counts, torch_conv_count,
                                                  torch_dense_count, torch_output_shape)
+from grader.exercises.param_count.oracle import (call_text, expect_count, expect_model_count,
+                                                 expect_shape_pair, shape_of)
 from grader.expect import expect_raises
 
 pytestmark = pytest.mark.visibility("hidden")
@@ -77,10 +79,11 @@ def test_output_shape_floors_negative_quotients(student):
 @pytest.mark.points(2)
 def test_count_parameters_of_other_models(student):
     for name in ("lstm_classifier", "tied_language_model", "shared_block", "transformer_layer"):
-        expect_model_count(student, name)
+        expect_model_count(student, name, counts=model_counts(name))
 
 
 @pytest.mark.points(1)
 def test_trainable_only_with_frozen_batchnorm(student):
-    expect_model_count(student, "partly_frozen_cnn", trainable_only=True)
-    expect_model_count(student, "partly_frozen_cnn")
+    counts = model_counts("partly_frozen_cnn")
+    expect_model_count(student, "partly_frozen_cnn", counts=counts, trainable_only=True)
+    expect_model_count(student, "partly_frozen_cnn", counts=counts)

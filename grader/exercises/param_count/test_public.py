@@ -1,5 +1,6 @@
-"""Public checks for `param_count`: the oracle is PyTorch (``numel`` of real layers, the output
-of ``conv2d``) and the course's worked example.
+"""Public checks for `param_count`: the expected values are PyTorch's (``numel`` of real layers,
+the output of ``conv2d``), as the reference computes them, read from the golden data
+(``golden.npz``, written by ``dlgrade release``), and the course's worked example.
 
 Run them on your work with ``dlgrade check param_count``.
 
@@ -13,14 +14,16 @@ from __future__ import annotations
 
 import pytest
 
+from grader import golden
 from grader.errors import StudentError
 from grader.exercises.param_count.oracle import (call_text, expect_count, expect_model_count,
                                                  expect_shape_pair, pair_type_problem, shape_of,
-                                                 torch_conv_count, torch_dense_count,
-                                                 torch_output_shape, type_problem)
+                                                 type_problem)
 from grader.expect import expect_raises, fail
 
 pytestmark = pytest.mark.visibility("visible")
+
+GOLDEN = golden.load("param_count")
 
 # Evidence of real work for the checks that a trivial function passes: a basic value check of
 # the function concerned, chosen so that the usual slips of that function still pass it
@@ -32,24 +35,29 @@ REAL_SHAPE = "test_output_shape_with_stride_and_padding"
 REAL_COUNT = "test_count_parameters_of_an_mlp"
 
 
-def _dense(student, sizes, **kw):
-    what = call_text("dense_param_count", sizes, **kw)
-    expect_count(student.dense_param_count(sizes, **kw), torch_dense_count(sizes, **kw),
-                 what=what)
+def _calls(group: str):
+    """The calls of a group of golden cases: ``(args, kwargs, expected)``."""
+    for name in GOLDEN.names(f"{group}/"):
+        case = GOLDEN[f"{group}/{name}"]
+        yield case.inputs["args"], case.inputs["kwargs"], case.expected
 
 
-def _conv(student, c_in, c_out, kernel, **kw):
-    what = call_text("conv2d_param_count", c_in, c_out, kernel, **kw)
-    expected = torch_conv_count(c_in, c_out, tuple(kernel) if isinstance(kernel, list) else kernel,
-                                **kw)
-    expect_count(student.conv2d_param_count(c_in, c_out, kernel, **kw), expected, what=what)
+def _counts(student, function: str, group: str) -> None:
+    for args, kw, expected in _calls(group):
+        what = call_text(function, *args, **kw)
+        expect_count(getattr(student, function)(*args, **kw), expected["count"], what=what)
 
 
-def _shape(student, h, w, kernel, **kw):
-    what = call_text("conv2d_output_shape", h, w, kernel, **kw)
-    expected = torch_output_shape(h, w, kernel, **kw)
-    assert expected is not None, f"{what}: a case of this check has no output (grader bug)"
-    expect_shape_pair(shape_of(student, h, w, kernel, **kw), expected, what=what)
+def _shapes(student, group: str) -> None:
+    for (h, w, kernel), kw, expected in _calls(group):
+        what = call_text("conv2d_output_shape", h, w, kernel, **kw)
+        assert "shape" in expected, f"{what}: a case of this check has no output (grader bug)"
+        expect_shape_pair(shape_of(student, h, w, kernel, **kw), expected["shape"], what=what)
+
+
+def _model(student, name: str, *, trainable_only: bool = False) -> None:
+    expect_model_count(student, name, counts=GOLDEN[f"model/{name}"].expected,
+                       trainable_only=trainable_only)
 
 
 @pytest.mark.points(2)
@@ -62,14 +70,12 @@ def test_course_network_has_12013010_parameters(student):
 
 @pytest.mark.points(1)
 def test_dense_counts_match_torch(student):
-    for sizes in ([784, 10], [2, 3, 1], [100, 50, 50, 50, 10], [1, 1], (64, 32, 16)):
-        _dense(student, sizes)
+    _counts(student, "dense_param_count", "dense")
 
 
 @pytest.mark.points(1)
 def test_dense_without_bias(student):
-    for sizes in ([784, 10], [10000, 1000, 1000, 1000, 10], [2, 3, 1]):
-        _dense(student, sizes, bias=False)
+    _counts(student, "dense_param_count", "dense_without_bias")
 
 
 @pytest.mark.points(1)
@@ -82,26 +88,22 @@ def test_dense_rejects_bad_sizes(student):
 
 @pytest.mark.points(1)
 def test_conv_counts_with_square_kernels(student):
-    for c_in, c_out, k in ((3, 16, 3), (1, 6, 5), (64, 128, 1), (16, 32, 7), (4, 1, 3)):
-        _conv(student, c_in, c_out, k)
+    _counts(student, "conv2d_param_count", "conv_square")
 
 
 @pytest.mark.points(1)
 def test_conv_counts_with_rectangular_kernels(student):
-    for c_in, c_out, k in ((3, 8, (1, 7)), (16, 32, (5, 3)), (2, 4, [3, 2]), (8, 8, (3, 3))):
-        _conv(student, c_in, c_out, k)
+    _counts(student, "conv2d_param_count", "conv_rectangular")
 
 
 @pytest.mark.points(1)
 def test_conv_counts_with_groups(student):
-    for c_in, c_out, k, g in ((8, 16, 3, 2), (32, 32, 3, 32), (6, 12, (3, 5), 3), (4, 4, 1, 4)):
-        _conv(student, c_in, c_out, k, groups=g)
+    _counts(student, "conv2d_param_count", "conv_groups")
 
 
 @pytest.mark.points(1)
 def test_conv_without_bias(student):
-    for c_in, c_out, k, g in ((3, 16, 3, 1), (16, 32, (5, 3), 1), (8, 16, 3, 4)):
-        _conv(student, c_in, c_out, k, bias=False, groups=g)
+    _counts(student, "conv2d_param_count", "conv_without_bias")
 
 
 @pytest.mark.points(1)
@@ -126,30 +128,17 @@ def test_conv_rejects_bad_sizes(student):
 
 @pytest.mark.points(2)
 def test_output_shape_with_stride_and_padding(student):
-    for size in (5, 28, 32):
-        for k in (1, 3, 5):
-            for stride in (1, 2, 3):
-                for padding in (0, 1, 2):
-                    _shape(student, size, size, k, stride=stride, padding=padding)
+    _shapes(student, "shape_stride_padding")  # 5, 28, 32 x kernels 1, 3, 5 x 3 strides x 3 pads
 
 
 @pytest.mark.points(1)
 def test_output_shape_with_dilation(student):
-    for size, k, stride, padding, dilation in ((28, 3, 1, 0, 2), (32, 3, 2, 1, 3),
-                                               (15, 5, 1, 4, 2), (9, 2, 1, 0, 8),
-                                               (64, 7, 4, 3, 5)):
-        _shape(student, size, size, k, stride=stride, padding=padding, dilation=dilation)
+    _shapes(student, "shape_dilation")
 
 
 @pytest.mark.points(1)
 def test_output_shape_with_pairs(student):
-    for h, w, k, kw in ((28, 20, (3, 5), {}), (32, 17, 3, {"stride": (2, 1)}),
-                        (10, 12, (1, 3), {"padding": (0, 2)}),
-                        (30, 31, (3, 2), {"stride": (1, 3), "padding": (2, 1), "dilation": (3, 2)}),
-                        (7, 9, [3, 3], {"stride": [2, 2], "padding": [1, 0],
-                                        "dilation": [1, 2]}),
-                        (1, 7, (1, 3), {}), (9, 1, 1, {"stride": 2})):  # one row, one column
-        _shape(student, h, w, k, **kw)
+    _shapes(student, "shape_pairs")  # pairs as tuples and lists; one row, one column
 
 
 @pytest.mark.points(1)
@@ -169,32 +158,31 @@ def test_output_shape_rejects_bad_arguments(student):
 @pytest.mark.gated_by(REAL_SHAPE)
 def test_non_positive_output_shape_raises(student):
     # torch refuses each of these ("Kernel size can't be greater than actual input size").
-    for h, w, k, kw in ((2, 2, 3, {"stride": 2}), (4, 10, 5, {}), (10, 10, 3, {"dilation": 5}),
-                        (8, 3, (1, 4), {"dilation": (1, 2)})):
-        assert torch_output_shape(h, w, k, **kw) is None
+    for (h, w, k), kw, expected in _calls("shape_non_positive"):
+        assert expected == {"raises": "ValueError"}, f"{(h, w, k, kw)} has an output (grader bug)"
         with expect_raises("ValueError", what=call_text("conv2d_output_shape", h, w, k, **kw)):
             shape_of(student, h, w, k, **kw)
 
 
 @pytest.mark.points(1)
 def test_count_parameters_of_an_mlp(student):
-    expect_model_count(student, "mlp")
+    _model(student, "mlp")
 
 
 @pytest.mark.points(2)
 def test_count_parameters_leaves_out_batchnorm_buffers(student):
-    expect_model_count(student, "cnn_with_batchnorm")
+    _model(student, "cnn_with_batchnorm")
 
 
 @pytest.mark.points(2)
 def test_count_parameters_counts_tied_weights_once(student):
-    expect_model_count(student, "tied_autoencoder")
+    _model(student, "tied_autoencoder")
 
 
 @pytest.mark.points(2)
 def test_count_parameters_trainable_only(student):
-    expect_model_count(student, "frozen_encoder", trainable_only=True)
-    expect_model_count(student, "frozen_encoder", trainable_only=False)
+    _model(student, "frozen_encoder", trainable_only=True)
+    _model(student, "frozen_encoder", trainable_only=False)
 
 
 @pytest.mark.points(1)
