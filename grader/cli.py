@@ -75,8 +75,8 @@ CONFIG_HELP = ("autograder.yml to use (default: $DLGRADE_CONFIG, else autograder
 # (the public checks only: no hidden check is installed) leaves out the instructors' group.
 GROUPS = (("students", ("check",)),
           ("CI and instructors", ("grade",)),
-          ("instructors", ("grade-batch", "selftest", "release", "calibrate", "bundle", "init-ci",
-                           "new")))
+          ("instructors", ("grade-batch", "selftest", "release", "slips", "calibrate", "bundle",
+                           "init-ci", "new")))
 
 
 def installed_exercises() -> tuple[str, ...]:
@@ -193,6 +193,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if the stubs or the golden data differ from what "
                         "would be written")
+
+    p = command("slips", cmd_slips, "record the slip catalogue's signatures by grading each "
+                "described slip (instructors; after changing checks, a reference or slips.yml)")
+    p.add_argument("exercises", nargs="*", metavar="EXERCISE",
+                   help="exercise ids (default: every exercise with a slips.yml)")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 when a recorded signature is not what the checks "
+                        "give now")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="slips graded at once (default: the number of CPU cores)")
+    p.add_argument("--mutations", type=Path, default=None, metavar="DIR",
+                   help="the folder of <id>/<name>.mutation files (default: tests/submissions "
+                        "beside the config)")
 
     p = command("calibrate", cmd_calibrate, "run a reference over many seeds: each threshold's "
                 "pass rate, worst value and margin")
@@ -551,11 +564,70 @@ def cmd_mutants(args: argparse.Namespace) -> int:
         sys.stderr.write("\n")
     ok, text = mutants.format_report(results, config, min_kill_rate=rate)
     print(text)
+    print()
+    print(_slip_candidates(config, results) if args.all_killers else
+          "(with --all-killers, mutants that lose a particular set of checks are proposed as "
+          "slips for the catalogue)")
     print(f"{sum(len(r.outcomes) for r in results)} mutants graded in "
           f"{time.monotonic() - started:.0f} s with {args.jobs or os.cpu_count()} job(s)")
     if args.json is not None:
         mutants.write_json(results, args.json)
     return OK if ok else CONDITION_FAILED
+
+
+def _slip_candidates(config: Config, results: list) -> str:
+    from grader.runner import list_checks
+    from grader.slips.propose import candidates, format_candidates
+
+    ids = [r.exercise for r in results]
+    counts: dict[str, int] = {}
+    for meta in list_checks(config, ids):
+        counts[meta.exercise] = counts.get(meta.exercise, 0) + 1
+    references = {ex: (config.solutions / f"{ex}.py").read_text() for ex in ids}
+    return format_candidates(candidates(results, counts), references)
+
+
+def cmd_slips(args: argparse.Namespace) -> int:
+    from grader.config import EXERCISES_DIR
+    from grader.slips import record
+    from grader.slips.catalogue import CATALOGUE_FILE, load_descriptions
+
+    config = _config(args)
+    ids = (_exercises(",".join(args.exercises), config)
+           or tuple(ex for ex in config.ids if (EXERCISES_DIR / ex / CATALOGUE_FILE).is_file()))
+    started = time.monotonic()
+    live = sys.stderr.isatty() and not os.environ.get("CI")
+
+    def progress(done: int, total: int) -> None:
+        if live:
+            sys.stderr.write(f"\r{done}/{total} slips graded ({time.monotonic() - started:.0f} s)")
+            sys.stderr.flush()
+
+    recorded = record.record(config, ids, folder=args.mutations, jobs=args.jobs or _cores(),
+                             on_done=progress)
+    if live:
+        sys.stderr.write("\n")
+    stale = []
+    for r in recorded:
+        slips = load_descriptions(r.exercise)
+        edits = sum(len(v) for v in r.signatures.values())
+        if args.check:
+            files = record.stale(r)
+            stale += [f"{r.exercise}/{name}" for name in files]
+            state = f"OUT OF DATE: {', '.join(files)}" if files else "up to date"
+        else:
+            files = [p.name for p in record.write(r)]
+            state = f"wrote {', '.join(files)}" if files else "unchanged"
+        print(f"{r.exercise}: {len(slips)} slips, {edits} edits graded in {r.seconds:.1f} s: "
+              f"{state}")
+        for a, b, score in record.alike(r, slips):
+            print(f"  note: {a} and {b} fail alike (similarity {score:.2f}): with one of them "
+                  "left out of the catalogue, a submission with it would be told the other")
+    print(f"{len(recorded)} exercise(s) in {time.monotonic() - started:.0f} s")
+    if stale:
+        print(f"slip signatures are out of date for: {', '.join(stale)}; run `dlgrade slips`")
+        return CONDITION_FAILED
+    return OK
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:

@@ -8,15 +8,45 @@ earlier, by the sandbox proxy, as ``StudentError``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from contextvars import ContextVar
+from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 
 from grader.errors import CheckFailure, Raised
 
 _KINDS = {"float": "f", "int": "iu", "bool": "b", "complex": "c"}
+F = TypeVar("F", bound=Callable[..., Any])
+
+# How many assertions (the expect_* helpers below, numgrad.expect_gradient) the running check has
+# made: with its calls to the student's code, that says which of a check's cases failed, for the
+# failure signature (grader.slips.signature). grader.plugin counts each check on its own.
+_ASSERTIONS: ContextVar[list[int] | None] = ContextVar("dlgrade_assertions", default=None)
+
+
+@contextmanager
+def counting_assertions() -> Iterator[list[int]]:
+    """Count the assertions made inside the block: ``box[0]`` once it ends."""
+    box = [0]
+    token = _ASSERTIONS.set(box)
+    try:
+        yield box
+    finally:
+        _ASSERTIONS.reset(token)
+
+
+def counted(helper: F) -> F:
+    """Mark an assertion helper: each call counts (see :func:`counting_assertions`)."""
+    @functools.wraps(helper)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        box = _ASSERTIONS.get()
+        if box is not None:
+            box[0] += 1
+        return helper(*args, **kwargs)
+    return wrapper  # type: ignore[return-value]
 
 
 def fail(message: str) -> NoReturn:
@@ -40,6 +70,7 @@ def type_name(value: Any) -> str:
     return type(value).__name__ if not hasattr(value, "type_name") else value.type_name
 
 
+@counted
 def expect_type(value: Any, types: type | tuple[type, ...], *, what: str) -> None:
     """``value`` must be an instance of ``types`` (``bool`` never passes for ``int``)."""
     types = types if isinstance(types, tuple) else (types,)
@@ -49,6 +80,7 @@ def expect_type(value: Any, types: type | tuple[type, ...], *, what: str) -> Non
         fail(f"{what}: expected {wanted}, got {type_name(value)}: {short(value)}")
 
 
+@counted
 def expect_int(value: Any, *, what: str) -> int:
     """A Python or numpy integer (not bool); returns it as ``int``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
@@ -56,17 +88,20 @@ def expect_int(value: Any, *, what: str) -> int:
     return int(value)
 
 
+@counted
 def expect_len(value: Any, length: int, *, what: str) -> None:
     if len(value) != length:
         fail(f"{what}: expected {length} items, got {len(value)}")
 
 
+@counted
 def expect_equal(got: Any, expected: Any, *, what: str) -> None:
     """Exact equality for scalars, strings and small structures."""
     if got != expected:
         fail(f"{what}: expected {short(expected)}, got {short(got)}")
 
 
+@counted
 def expect_array(got: Any, expected: Any = None, *, what: str,
                  shape: tuple[int, ...] | None = None, dtype: str | np.dtype | None = None,
                  rtol: float = 1e-7, atol: float = 1e-10, finite: bool = True) -> np.ndarray:
@@ -131,6 +166,7 @@ def _scalar(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+@counted
 def expect_close(got: Any, expected: float, *, what: str, rtol: float = 1e-7,
                  atol: float = 1e-10) -> float:
     """A real scalar (Python or numpy, or a 0-d array) close to ``expected``."""
@@ -151,6 +187,7 @@ def expect_close(got: Any, expected: float, *, what: str, rtol: float = 1e-7,
     return value
 
 
+@counted
 @contextmanager
 def expect_raises(exc_name: str, *, what: str) -> Iterator[None]:
     """The student call inside the block must raise ``exc_name`` (or a subclass of it).

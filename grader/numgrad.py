@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from grader.expect import fail, short, type_name
+from grader.expect import counted, fail, short, type_name
 
 ScalarFn = Callable[[np.ndarray], float]
 VectorFn = Callable[[np.ndarray], np.ndarray]
@@ -81,6 +81,7 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))
 
 
+@counted
 def expect_gradient(got: object, expected: np.ndarray, *, name: str, tol: float,
                     what: str = "", reference: str = "numerical",
                     shape_of: str | None = None, dtype: str | None = None) -> None:

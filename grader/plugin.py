@@ -23,9 +23,11 @@ import pytest
 
 from grader.config import VISIBILITIES, Config, ExerciseConfig, where_to_set
 from grader.errors import CheckFailure, GraderError, Missing, StudentError
+from grader.expect import counting_assertions
 from grader.results import CheckResult, write_private
 from grader.sandbox.process import ProgressFn, Runtime
 from grader.sandbox.student import Student
+from grader.slips.signature import locus
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ META = pytest.StashKey[CheckMeta]()
 FEEDBACK = pytest.StashKey[Feedback]()
 OUTCOME = pytest.StashKey[dict]()
 STATE = pytest.StashKey["GradingState"]()
+CALLS_AT = pytest.StashKey[int]()  # the exercise's student calls when the check started
+ASSERTIONS = pytest.StashKey[int]()  # the check's assertions (grader.expect.counted) when it ended
 
 
 @dataclass
@@ -207,6 +211,7 @@ class DlgradePlugin:
         """An exercise that was not handed in runs none of its checks: each fails at once.
         When an exercise's first check starts, the next exercise's worker starts meanwhile."""
         ex = item.stash[META].exercise
+        item.stash[CALLS_AT] = self.state.students[ex].calls if ex in self.state.students else 0
         if ex in self._next:
             self._prestart(self._next[ex])
         if ex in self.state.broken:
@@ -240,7 +245,25 @@ class DlgradePlugin:
         outcome["seconds"] += call.duration
         if call.excinfo is not None and "status" not in outcome:
             outcome.update(_verdict(call.excinfo, call.when))
+            if outcome["status"] != "skipped":
+                outcome["failed_at"] = self._locus(item, call.excinfo.value)
         return _plain_report(item, call)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Any:
+        with counting_assertions() as box:
+            try:
+                return (yield)
+            finally:
+                item.stash[ASSERTIONS] = box[0]
+
+    def _locus(self, item: pytest.Item, err: BaseException) -> str:
+        """Which case of the check failed (its student calls and assertions so far), where
+        and how."""
+        student = self.state.students.get(item.stash[META].exercise)
+        calls = (student.calls if student is not None else 0) - item.stash.get(CALLS_AT, 0)
+        return locus(calls, student.last_call if student is not None and calls > 0 else "",
+                     item.stash.get(ASSERTIONS, 0), err)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Any:
@@ -273,7 +296,8 @@ class DlgradePlugin:
         self.state.results.append(CheckResult(
             exercise=meta.exercise, name=meta.name, visibility=meta.visibility, status=status,
             score=meta.max_score if status == "passed" else 0.0, max_score=meta.max_score,
-            output=text, output_format=fmt, seconds=round(outcome.get("seconds", 0.0), 3)))
+            output=text, output_format=fmt, seconds=round(outcome.get("seconds", 0.0), 3),
+            failed_at=outcome.get("failed_at", "")))
         return result
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

@@ -11,6 +11,7 @@ into a private folder that is then put in place (:func:`private_folder`, :func:`
 from __future__ import annotations
 
 import errno
+import html
 import json
 import os
 import re
@@ -42,10 +43,34 @@ class CheckResult:
     output: str = ""
     output_format: Literal["text", "html"] = "text"
     seconds: float = 0.0
+    # Where the check's own verdict failed, "" when it did not (grader.slips.signature.locus):
+    # which case, where in the check, what kind of failure. Never shown; signatures use it.
+    failed_at: str = ""
 
     @property
     def passed(self) -> bool:
         return self.status == "passed"
+
+
+@dataclass(frozen=True)
+class Hint:
+    """The likely slip behind an exercise's failures, named after grading by matching its
+    failure signature with the exercise's catalogue (:mod:`grader.slips`). Information only: it
+    never changes a score, and it says "usually" because it can be wrong."""
+
+    slips: tuple[str, ...]  # catalogue ids, best match first (one or two)
+    texts: tuple[str, ...]  # their student-facing descriptions
+    public: bool = True  # the visible checks' failures alone name it (as `dlgrade check` would)
+    together: bool = False  # two slips made at once, not one slip or the other
+
+    @property
+    def line(self) -> str:
+        if self.together:
+            return HINT_LEAD + "two slips at once: " + "; and: ".join(self.texts)
+        return HINT_LEAD + "; or: ".join(self.texts)
+
+
+HINT_LEAD = "This pattern of failures usually means: "
 
 
 @dataclass(frozen=True)
@@ -62,6 +87,7 @@ class Report:
     stdout_visibility: str = "hidden"
     # exercise -> seconds starting its workers and in its calls (grader.sandbox.student)
     timings: dict[str, dict[str, float]] = field(default_factory=dict)
+    hints: dict[str, Hint] = field(default_factory=dict)  # exercise -> its likely slip
 
     # Totals are rounded to the 2 decimals Gradescope shows, so 120 points never read 119.999998.
     @property
@@ -145,6 +171,7 @@ def format_table(report: Report, *, details: bool = True, width: int = 100) -> s
         for note in report.exercise_notes.get(ex, ()):
             lines.extend(textwrap.wrap(note, width, initial_indent="  NOTE  ",
                                        subsequent_indent=" " * 8, break_on_hyphens=False))
+        lines.extend(hint_lines(report, ex, width))
         for c in (c for c in report.checks if c.exercise == ex):
             label = c.name.split(": ", 1)[-1]
             lines.append(f"  {MARKS[c.status]:<5} {_num(c.score):>5}/{_num(c.max_score):<5} {label}")
@@ -160,6 +187,39 @@ def format_table(report: Report, *, details: bool = True, width: int = 100) -> s
         lines[:0] = [*textwrap.wrap(notice, width, break_on_hyphens=False), ""]
         lines.append("GRADER ERROR: the total above is incomplete (see the top)")
     return "\n".join(lines)
+
+
+def hint_lines(report: Report, exercise: str, width: int = 100) -> list[str]:
+    """The exercise's hint (if any) for the text table: one line under its title, wrapped."""
+    hint = report.hints.get(exercise)
+    if hint is None:
+        return []
+    return textwrap.wrap(printable(hint.line), width, initial_indent="  HINT  ",
+                         subsequent_indent=" " * 8, break_on_hyphens=False)
+
+
+def with_hints(report: Report, tests: list[dict]) -> tuple[str, list[dict]]:
+    """Gradescope's top-level ``output`` lines for the hints, and ``tests`` with each hint
+    also at the head of its exercise's output: the first failed check that shows it as soon as
+    it could be known. A hint named by the visible checks alone goes at the top and into the
+    first failed visible check; one that needs hidden checks' failures only into the first
+    failed hidden check, so that it shows when they do, never before."""
+    top = []
+    for ex in report.exercises:
+        hint = report.hints.get(ex)
+        if hint is None:
+            continue
+        line = printable(hint.line)
+        if hint.public:
+            top.append(f"{ex}: {line}")
+        for entry in tests:
+            if (entry["tags"] == [ex] and entry["status"] == "failed"
+                    and (entry["visibility"] == "visible") == hint.public):
+                entry["output"] = (f"{line}\n\n{entry['output']}"
+                                   if entry["output_format"] == "text"
+                                   else f"<p>{html.escape(line)}</p>{entry['output']}")
+                break
+    return "\n".join(top), tests
 
 
 def _plain(check: CheckResult) -> str:
@@ -181,7 +241,8 @@ def to_gradescope(report: Report) -> dict:
                  "status": "passed" if c.passed else "failed", "tags": [c.exercise],
                  "output_format": c.output_format}
         tests.append(entry)
-    output = "\n".join(t for t in (grader_error_notice(report), report.notes_text()) if t)
+    hints, tests = with_hints(report, tests)
+    output = "\n".join(t for t in (grader_error_notice(report), report.notes_text(), hints) if t)
     return {"score": report.score, "execution_time": round(report.seconds, 2),
             "output": output, "output_format": "text", "visibility": "visible",
             "stdout_visibility": report.stdout_visibility, "tests": tests}

@@ -26,6 +26,7 @@ from grader import fixtures, tamper
 from grader.plugin import CheckMeta, DlgradePlugin, GradingState
 from grader.probe_files import import_problem
 from grader.results import Report, printable
+from grader.slips.match import hints_for
 from grader.delivery.intake import Intake, take_submission
 from grader.sandbox.process import ProgressFn, Runtime, prepare_runtime
 
@@ -224,6 +225,10 @@ def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | 
                       output_format="text") if c.exercise in refused and c.status != "error"
               else c
               for c in report.checks]
+    # the likely slip behind each exercise's failures: information, never points (none for a
+    # run that stopped at the first loss, which mutation testing asks for)
+    hints = {} if stop_at_first_loss else hints_for(
+        checks, ids, public_only=public_only, skip={*intake.problems, *refused})
     return Report(
         checks=tuple(replace(c, output=intake.locate(c.exercise, scrub(c.output)))
                      for c in checks),
@@ -233,7 +238,7 @@ def grade(config: Config, submission: str | Path, *, exercises: Sequence[str] | 
                         if _notes(intake, ex, refused)},
         student_output={k: scrub(v) for k, v in report.student_output.items()},
         seconds=time.monotonic() - started, stdout_visibility=config.stdout_visibility,
-        timings=report.timings)
+        timings=report.timings, hints=hints)
 
 
 def _notes(intake: Intake, exercise: str, refused: dict[str, str]) -> tuple[str, ...]:

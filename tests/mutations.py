@@ -18,49 +18,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-REFERENCE, SLIP = "@@ reference", "@@ slip"
+# The parser lives in the package: `dlgrade slips` records the catalogue's signatures from the
+# same files (grader.slips.record).
+from grader.slips.edits import REFERENCE, SLIP, StaleMutation, apply_mutation, parse_mutation
 
-
-class StaleMutation(Exception):
-    """The mutation no longer applies to the reference."""
-
-
-def parse_mutation(text: str) -> tuple[str, list[tuple[str, str]]]:
-    """``(description, [(old, new), ...])``; blocks keep their exact lines."""
-    description, hunks, old, new, where = [], [], [], [], None
-    for line in text.splitlines(keepends=True):
-        marker = line.rstrip("\n")
-        if marker == REFERENCE:
-            if where == "new":
-                hunks.append(("".join(old), "".join(new)))
-            old, new, where = [], [], "old"
-        elif marker == SLIP and where == "old":
-            where = "new"
-        elif where == "old":
-            old.append(line)
-        elif where == "new":
-            new.append(line)
-        elif line.startswith("#"):
-            description.append(line[1:].strip())
-    if where == "new":
-        hunks.append(("".join(old), "".join(new)))
-    if not hunks:
-        raise StaleMutation("no '@@ reference' / '@@ slip' block")
-    return " ".join(description), hunks
-
-
-def apply_mutation(reference: str, mutation: str, *, name: str = "mutation") -> str:
-    """The reference with every block replaced; raises ``StaleMutation`` naming ``name``."""
-    description, hunks = parse_mutation(mutation)
-    out = reference
-    for i, (old, new) in enumerate(hunks, 1):
-        count = out.count(old)
-        if count != 1 or not old.strip():
-            raise StaleMutation(f"{name}: block {i} occurs {count} times in the reference "
-                                "(it must occur once); update the mutation to the new reference")
-        out = out.replace(old, new)
-    header = f"# WRONG ON PURPOSE ({name}): {description}\n" if description else ""
-    return header + out
+__all__ = ["REFERENCE", "SLIP", "StaleMutation", "apply_mutation", "parse_mutation", "materialize"]
 
 
 def materialize(sources: Path, solutions: Path, dest: Path) -> Path:

@@ -38,11 +38,18 @@ ORACLES = ["grader/exercises/conv/ops.py", "grader/exercises/kfold/oracle.py",
 
 
 def _unpack(zpath: Path, folder: Path) -> Path:
+    """Unpack into an empty folder, as a student does; the release's one folder inside it."""
     folder.mkdir(parents=True)
     assert not any(folder.iterdir())
     with zipfile.ZipFile(zpath) as zf:
         zf.extractall(folder)
     return folder
+
+
+def _unpack_release(zpath: Path, folder: Path) -> Path:
+    """The student release unpacked: the one folder it unpacks into."""
+    (top,) = _unpack(zpath, folder).iterdir()
+    return top
 
 
 def _manifest(folder: Path) -> dict[str, str]:
@@ -56,7 +63,7 @@ def release(tmp_path_factory) -> Path:
     (built without the bundle's own behavioural scan: the tests here run it)."""
     tmp = tmp_path_factory.mktemp("release")
     zpath = build_student_zip(repo_config(), tmp / "student.zip", scan=False)
-    return _unpack(zpath, tmp / "unpacked")
+    return _unpack_release(zpath, tmp / "unpacked")
 
 
 @pytest.fixture(scope="module")
@@ -294,7 +301,7 @@ def test_an_added_exercise_ships_its_public_side_only_and_passes_both_scans(copy
     copy = copy_with_scale
     _in_copy(copy, "-m", "grader", "bundle", "student", "--out", "student.zip",
              "--exercises", "scale,kfold")  # the bundle's own scans pass too
-    folder = _unpack(copy / "student.zip", copy / "unpacked")
+    folder = _unpack_release(copy / "student.zip", copy / "unpacked")
     manifest = _manifest(folder)
     scale = {n for n in manifest if n.startswith("grader/exercises/scale/")}
     assert scale == {f"grader/exercises/scale/{n}" for n in

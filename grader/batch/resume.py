@@ -119,8 +119,10 @@ def combine(parts: dict[str, dict], notices: list[str], order: Sequence[str], *,
     broken = Report(checks=tuple(CheckResult(c["exercise"], c["name"], c["score"],
                                              c["max_score"], "hidden", c["status"])
                                  for c in checks), exercises=tuple(ids), points={})
+    hints = {ex: parts[ex]["hint"] for ex in ids if parts[ex].get("hint")}
     lines = [grader_error_notice(broken), *notices,
-             *(note for ex in ids for note in parts[ex]["notes"])]
+             *(note for ex in ids for note in parts[ex]["notes"]),
+             *(h["line"] for h in hints.values() if h.get("public"))]
     score = round(sum(parts[ex]["score"][0] for ex in ids), 2)
     out = {"exercises": {ex: parts[ex]["score"] for ex in ids}, "checks": checks,
            "flags": [f for ex in ids for f in parts[ex]["flags"]],
@@ -128,7 +130,7 @@ def combine(parts: dict[str, dict], notices: list[str], order: Sequence[str], *,
            "results": {"score": score, "output": "\n".join(x for x in lines if x),
                        "output_format": "text", "visibility": "visible",
                        "stdout_visibility": stdout_visibility, "tests": tests},
-           "parts": parts, "notices": notices, "ok": failure is None,
+           "hints": hints, "parts": parts, "notices": notices, "ok": failure is None,
            "complete": failure is None, "failure": failure}
     if failure is not None:
         out["error"] = failure["error"]

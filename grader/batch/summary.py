@@ -1,8 +1,9 @@
 """The batch's summary page: one self-contained HTML file with matplotlib pictures (PNG inline).
 
 What an instructor reads after a batch: the total's histogram and each exercise's, each check's
-pass rate (lowest first: the checks the class struggles with), how many submissions carry each
-flag, and which could not be graded and why. Statistics are per submission (a group's work
+pass rate (lowest first: the checks the class struggles with), the likely slips the hints named
+and how often (the class's most common mistakes), how many submissions carry each flag, and
+which could not be graded and why. Statistics are per submission (a group's work
 counts once). Drawn with ``matplotlib.figure.Figure`` and the Agg canvas, no pyplot state.
 """
 
@@ -12,6 +13,7 @@ import base64
 import html
 import io
 import statistics
+from collections import Counter
 from collections.abc import Sequence
 
 from grader.batch.gradebook import points
@@ -62,6 +64,7 @@ def render(*, title: str, submissions: Sequence[Submission], states: dict[str, d
             if mine:
                 out.append(f"<h3>{_e(ex)}</h3>")
                 out.append(_img(_rate_chart(ex, mine), f"pass rate per check of {ex}"))
+    out.append(slips_section(graded, exercises))
     flagged: dict[str, list[str]] = {}
     for s in submissions:
         for f in dict.fromkeys(states.get(s.key, {}).get("flags", [])):
@@ -84,6 +87,31 @@ def render(*, title: str, submissions: Sequence[Submission], states: dict[str, d
 
 def _listed(keys: Sequence[str], n: int = 10) -> str:
     return ", ".join(keys[:n]) + (f", and {len(keys) - n} more" if len(keys) > n else "")
+
+
+def slips_section(graded: list[dict], exercises: Sequence[str]) -> str:
+    """The class's most common mistakes: how many graded submissions got each slip hint
+    (grader.slips), most common first; empty when no submission got one."""
+    counts: Counter = Counter()
+    texts: dict[tuple[str, str], str] = {}
+    for g in graded:
+        for ex, hint in (g.get("hints") or {}).items():
+            for slip, text in zip(hint.get("slips", []), hint.get("texts", [])):
+                counts[(ex, slip)] += 1
+                texts[(ex, slip)] = text
+    if not counts:
+        return ""
+    order = {ex: i for i, ex in enumerate(exercises)}
+    rows = sorted(counts.items(), key=lambda kv: (-kv[1], order.get(kv[0][0], len(order)), kv[0]))
+    return ("<h2>Likely slips</h2><p class='muted'>How many graded submissions got each hint "
+            "(\"This pattern of failures usually means: ...\", named from which checks failed "
+            "and where): the class's most common mistakes. A submission whose failures match "
+            "two slips closely counts for both; a hint can be wrong.</p>"
+            "<table><tr><th>exercise</th><th>slip</th><th class='n'>submissions</th>"
+            "<th>what it usually means</th></tr>"
+            + "".join(f"<tr><td>{_e(ex)}</td><td>{_e(slip)}</td><td class='n'>{n}</td>"
+                      f"<td>{_e(texts[(ex, slip)])}</td></tr>" for (ex, slip), n in rows)
+            + "</table>")
 
 
 def _score_table(graded: list[dict], exercises: Sequence[str],

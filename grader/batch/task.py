@@ -8,7 +8,8 @@ process (a crash, a hang past the batch time limit) becomes this submission's ou
 
 An outcome is a dict: ``ok``; when ok, ``results`` (Gradescope's ``results.json``, from
 :func:`grader.results.to_gradescope`), ``exercises`` ({id: [score, max]}), ``checks`` (name,
-exercise, status, score, max_score), ``flags``, ``score``, ``max_score``, ``seconds``; when not,
+exercise, status, score, max_score), ``flags``, ``hints`` ({id: {slips, texts}}: the likely
+slip under each exercise), ``score``, ``max_score``, ``seconds``; when not,
 ``error`` (why it could not be graded, for the instructor) and ``flags``.
 """
 
@@ -27,7 +28,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from grader.results import Report, to_gradescope, write_atomic
+from grader.results import Report, printable, to_gradescope, write_atomic
 
 TIME_LIMIT_TEXT = re.compile(r"time limit|time budget", re.IGNORECASE)
 LOG_TAIL = 2000
@@ -129,6 +130,11 @@ def outcome_of(report: Report) -> dict:
             "tests": [t for t in results["tests"] if t.get("tags") == [ex]],
             "notes": [f"{ex}: {note}" for note in report.exercise_notes.get(ex, ())],
             "flags": flags.get(ex, []),
+            # the likely slip named under the exercise (grader.slips): the summary counts them
+            "hint": ({"slips": list(hint.slips), "texts": list(hint.texts),
+                      "together": hint.together, "public": hint.public,
+                      "line": f"{ex}: {printable(hint.line)}"}
+                     if (hint := report.hints.get(ex)) is not None else None),
         }
     return {"ok": True, **combine(parts, list(report.notices), list(report.exercises),
                                   stdout_visibility=report.stdout_visibility),

@@ -4,7 +4,8 @@ zip writer that also writes the bundle's ``MANIFEST`` (every file, and why it is
 What ships is computed, never "everything but ...": the engine's modules that the shipped
 commands import (from :data:`ENGINE_ROOTS`, following every ``grader`` import), and per exercise
 its ``__init__.py``, ``probes.py``, check modules (public ones only in a student release), its
-golden data, and the modules of its package those import. A maintainer file (``cases.py``,
+golden data, its slip catalogue and public slip signatures (the judge's signatures, which name
+hidden checks, only to a grading server), and the modules of its package those import. A maintainer file (``cases.py``,
 ``calibrate.py``, ``equivalent_mutants.yml``, the exercise's README) that a public check, a
 probe or the engine imports, or an instructor tool (release, mutation testing, selftest,
 calibration, the bundlers, batch grading) that any shipped module imports, is refused: the bundle
@@ -31,6 +32,7 @@ import grader
 from grader import golden
 from grader.config import Config
 from grader.errors import GraderError
+from grader.slips.catalogue import CATALOGUE_FILE, PUBLIC_SIGNATURES_FILE, SIGNATURES_FILE
 from grader.release import strip_solutions
 
 PACKAGE_DIR = Path(grader.__file__).resolve().parent
@@ -172,6 +174,7 @@ def select(exercises: Sequence[str], *, hidden: bool) -> dict[str, str]:
         if golden.path_of(ex).is_file():
             chosen[_rel(golden.path_of(ex))] = (f"{ex}: golden data (the public cases' inputs "
                                                 "and expected values, from the reference)")
+        chosen.update(_slip_files(folder, hidden))
     _follow(queue, chosen, want, exercises, hidden)
     if hidden:  # then what only the hidden checks need: judge only
         for ex in exercises:
@@ -180,6 +183,20 @@ def select(exercises: Sequence[str], *, hidden: bool) -> dict[str, str]:
                     want(path, f"{ex}: hidden checks", judge=True)
         _follow(queue, chosen, want, exercises, hidden)
     return dict(sorted(chosen.items()))
+
+
+def _slip_files(folder: Path, hidden: bool) -> dict[str, str]:
+    """An exercise's slip catalogue (grader.slips): the descriptions and the public signatures
+    (what `dlgrade check` matches on), and for a grading server the judge's signatures, which
+    name the hidden checks and where they fail."""
+    ex = folder.name
+    files = {CATALOGUE_FILE: f"{ex}: the slips a hint can name (\"This pattern of failures "
+                             "usually means: ...\")",
+             PUBLIC_SIGNATURES_FILE: f"{ex}: how each slip fails the public checks (for the hint)"}
+    if hidden:
+        files[SIGNATURES_FILE] = (f"judge only (grading server): {ex}: how each slip fails every "
+                                  "check (for the hint)")
+    return {_rel(folder / name): why for name, why in files.items() if (folder / name).is_file()}
 
 
 def _follow(queue: list[tuple[Path, str, bool]], chosen: dict[str, str], want: Any,

@@ -45,6 +45,10 @@ class Student:
         self._fatal: StudentError | None = None
         self._outputs: list[str] = []
         self._warming: tuple[threading.Thread, dict] | None = None
+        # Calls and probes so far, and the last one's name: which case of a check failed
+        # (grader.plugin records it for the failure signature, grader.slips).
+        self.calls = 0
+        self.last_call = ""
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -85,6 +89,8 @@ class Student:
 
     def _run(self, op: str, name: str, args: tuple, kwargs: dict, timeout: float | None,
              what: str | None = None) -> Any:
+        self.calls += 1
+        self.last_call = name
         budget = self._budget(timeout)
         if what is None:  # a student reads this: their file and functions, not our internals
             what = (_describe(name, args, kwargs) if op == "call" else
