@@ -34,8 +34,9 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from grader.config import EXERCISES_DIR, Config
-from grader.sandbox import landlock, reaper
+from grader.config import DEFAULT_IMPORTS, EXERCISES_DIR, Config
+from grader.sandbox import landlock, reaper, view
+from grader.sandbox.view import View
 
 # The engine the judge runs (the package's parent folder): the launcher comes from here.
 ENGINE_ROOT = str(Path(__file__).resolve().parents[2])
@@ -108,7 +109,9 @@ class Isolation:
 class Runtime:
     """How this grading run starts workers (see the module docstring).
 
-    ``engine`` is the clean copy of the engine workers import; ``binds`` what they may read.
+    ``engine`` is the clean copy of the engine workers import; ``binds`` what they may read
+    and ``listable`` the package folders they may list, unless ``views`` gives their exercise a
+    view of its own (:meth:`view`: only the packages the exercise may import).
     The judge reads the references and hidden checks from ``private``, a copy made before any
     worker started that workers cannot reach. Where workers run under another uid but neither
     namespaces nor Landlock hide the checkout, the hidden material's modes are narrowed for the
@@ -124,6 +127,8 @@ class Runtime:
     home_mb: int = 512
     engine: Path | None = None
     binds: tuple[str, ...] = ()
+    listable: tuple[str, ...] = ()
+    views: tuple[tuple[str, View], ...] = ()  # (exercise, its view)
     devices: tuple[str, ...] = ()
     private: Path | None = None
     restore: tuple[tuple[str, int], ...] = ()
@@ -149,6 +154,22 @@ class Runtime:
             return config
         return replace(config, solutions=self.private / "solutions")
 
+    def view(self, name: str) -> View:
+        """What a worker of exercise ``name`` may read (``binds``/``listable`` for another
+        name, such as the runtime's own start test)."""
+        for exercise, seen in self.views:
+            if exercise == name:
+                return seen
+        return View(imports=DEFAULT_IMPORTS, binds=self.binds, listable=self.listable)
+
+    def import_rule(self, name: str) -> dict | None:
+        """The worker's import hook for exercise ``name`` (JSON), None for another name."""
+        for exercise, seen in self.views:
+            if exercise == name:
+                enforced = bool(self.isolation.namespaces or self.isolation.landlock)
+                return view.ImportRule(exercise, seen.imports, seen.blocked, enforced).to_json()
+        return None
+
     def worker_argv(self) -> list[str]:
         return boot_argv(self.python, str(self.engine or ENGINE_ROOT), "grader.sandbox.worker")
 
@@ -169,10 +190,13 @@ def prepare_runtime(config: Config) -> Runtime:
     limits = {"data": sb.memory_mb * 1024 * 1024, "fsize": sb.home_mb * 1024 * 1024, "core": 0,
               "nproc": sb.max_processes}
     engine = _engine_copy(config.ids)
+    views = exercise_views(config, engine)
+    default = worker_view(DEFAULT_IMPORTS, engine)
     base = Runtime(python=sys.executable, limits=limits, threads=sb.threads,
                    output_limit=sb.output_limit_kb * 1024,
                    home_mb=sb.home_mb,
-                   engine=engine, binds=_read_paths(engine), devices=_gpu_devices())
+                   engine=engine, binds=default.binds, listable=default.listable,
+                   views=tuple(views.items()), devices=_gpu_devices())
     fixed = None
     if as_root and "uid" not in sb.isolation:
         try:
@@ -191,7 +215,7 @@ def prepare_runtime(config: Config) -> Runtime:
         notes = (*notes, "sandbox: neither namespaces nor Landlock hide the checkout: the "
                  "references, hidden checks, bytecode caches and .git are made readable by "
                  "root only for this run (modes restored afterwards)")
-    notes = (*notes, *_exposed(config, runtime))
+    notes = (*notes, *_import_notes(views, isolation), *_exposed(config, runtime))
     return replace(runtime, private=private, restore=restore, notices=notes)
 
 
@@ -203,15 +227,16 @@ def _detect(python: str, wanted: tuple[str, ...], as_root: bool, uid_range: tupl
     change under it, and each try starts an interpreter."""
     engine = _engine_copy(())
     try:
+        start = worker_view(DEFAULT_IMPORTS, engine)  # the narrowest view a worker gets
         return _strongest(python, wanted, as_root, uid_range, fixed, str(engine),
-                          _read_paths(engine))
+                          start.binds, start.listable)
     finally:
         reaper.remove_tree(engine)
 
 
 def _strongest(python: str, wanted: tuple[str, ...], as_root: bool, uid_range: tuple[int, int],
-               fixed: tuple[int, int] | None, engine: str,
-               binds: tuple[str, ...]) -> tuple[Isolation, tuple[str, ...]]:
+               fixed: tuple[int, int] | None, engine: str, binds: tuple[str, ...],
+               listable: tuple[str, ...] = ()) -> tuple[Isolation, tuple[str, ...]]:
     missing = [f"{name} (left out by sandbox.isolation)"
                for name, key in (("Landlock", "landlock"), ("namespaces", "namespaces"))
                if key not in wanted]
@@ -230,7 +255,7 @@ def _strongest(python: str, wanted: tuple[str, ...], as_root: bool, uid_range: t
     userns = namespaces and not as_root
     while True:
         candidate = Isolation(landlock=abi, namespaces=namespaces, userns=userns, **drop)
-        failure = _try(python, candidate, engine, binds)
+        failure = _try(python, candidate, engine, binds, listable)
         if not failure:
             break
         if candidate.namespaces:
@@ -260,7 +285,8 @@ def _strongest(python: str, wanted: tuple[str, ...], as_root: bool, uid_range: t
     return candidate, tuple(notes)
 
 
-def _try(python: str, isolation: Isolation, engine: str, binds: tuple[str, ...]) -> str:
+def _try(python: str, isolation: Isolation, engine: str, binds: tuple[str, ...],
+         listable: tuple[str, ...] = ()) -> str:
     """Start the interpreter in a sandbox like a worker's and import what a worker imports;
     '' when that works, else why not."""
     from grader.sandbox.process import Sandbox  # the same code path as a real worker
@@ -268,7 +294,7 @@ def _try(python: str, isolation: Isolation, engine: str, binds: tuple[str, ...])
     probe = ("import sys, numpy; sys.path.insert(0, %r); import grader.sandbox.worker; "
              "print('dlgrade-ok')" % engine)
     runtime = Runtime(python=python, isolation=isolation, engine=Path(engine), binds=binds,
-                      limits={"core": 0}, home_mb=16)
+                      listable=listable, limits={"core": 0}, home_mb=16)
     try:
         with Sandbox(runtime, "probe", b"") as box:
             proc = box.run([python, "-I", "-c", probe], timeout=60)
@@ -300,9 +326,33 @@ def _engine_copy(ids: tuple[str, ...]) -> Path:
     return folder
 
 
+def exercise_views(config: Config, engine: Path) -> dict[str, View]:
+    """Each exercise's view: what its workers may read (:mod:`grader.sandbox.view`: the
+    system folders and the interpreter's prefixes without any package folder, the packages of
+    its ``imports`` and the distributions they need, the engine copy)."""
+    return {ex.id: worker_view(ex.imports, engine) for ex in config.exercises}
+
+
+def worker_view(imports: tuple[str, ...], engine: Path) -> View:
+    """The view of a worker whose code may import ``imports``."""
+    return view.exercise_view(tuple(imports), _read_paths(engine))
+
+
+def _import_notes(views: dict[str, View], isolation: Isolation) -> tuple[str, ...]:
+    """What each exercise may import, and whether the view enforces it."""
+    if not views:
+        return ()
+    what = view.describe(views)
+    if isolation.namespaces or isolation.landlock:
+        return (f"sandbox: each worker sees only the packages its exercise may import ({what})",)
+    return (f"sandbox: not enforced: the import rules ({what}): without Landlock or namespaces a "
+            "worker can read every installed package; an import hook refuses the others, and "
+            "code can switch it off",)
+
+
 def _read_paths(engine: Path) -> tuple[str, ...]:
-    """What a worker may read: the system folders, the interpreter's prefixes, the engine copy
-    (a path beneath another one in the list is covered by it)."""
+    """The roots of a worker's view: the system folders, the interpreter's prefixes, the
+    engine copy (a path beneath another one in the list is covered by it)."""
     paths = {*SYSTEM_READ, sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
              os.path.dirname(os.path.realpath(sys.executable)), str(engine)}
     paths = {os.path.abspath(p) for p in paths if os.path.lexists(p)}
@@ -325,7 +375,8 @@ def _exposed(config: Config, runtime: Runtime) -> tuple[str, ...]:
     if not (runtime.isolation.namespaces or runtime.isolation.landlock):
         return ()
     secret = [p for p in (config.solutions, config.root, Path(ENGINE_ROOT)) if p is not None]
-    shown = sorted({b for b in runtime.binds for p in secret if _beneath(str(p.resolve()), b)})
+    binds = {b for b in runtime.binds} | {b for _, seen in runtime.views for b in seen.binds}
+    shown = sorted({b for b in binds for p in secret if _beneath(str(p.resolve()), b)})
     if not shown:
         return ()
     return (f"sandbox: WARNING: workers may read {', '.join(shown)}, which holds the checkout "
