@@ -57,9 +57,12 @@ def main(argv: list[str]) -> int:
 
 class ImportRule:
     """A meta path finder that refuses the installed packages the exercise does not allow
-    (``rule["blocked"]``, top-level names), raising ``ModuleNotFoundError`` with the sentence
-    of :func:`refusal` however the import is spelled (``import``, ``__import__``,
-    ``importlib``, ``pydoc.locate``)."""
+    (``rule["blocked"]``, top-level names): an import of one raises ``ModuleNotFoundError``
+    with the sentence of :func:`refusal`, however it is spelled (``import``, ``__import__``,
+    ``importlib.import_module``, ``pydoc.locate``). A question is not an import:
+    ``importlib.util.find_spec`` gets the import system's own answer (``None`` where the view
+    has no such package), as libraries that look for optional packages expect (torch's
+    ``_dynamo`` asks for pandas)."""
 
     def __init__(self, rule: dict) -> None:
         self.exercise = str(rule.get("exercise", "this exercise"))
@@ -68,12 +71,27 @@ class ImportRule:
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
         top = name.partition(".")[0]
-        if top in self.blocked:
+        if top in self.blocked and _importing():
             raise ModuleNotFoundError(refusal(self.exercise, self.imports, top), name=name)
         return None
 
     def invalidate_caches(self) -> None:
         pass
+
+
+def _importing() -> bool:
+    """Whether the finder was asked by an import (``_find_and_load_unlocked`` a few frames up)
+    rather than by ``importlib.util.find_spec``; an import when the frames cannot tell."""
+    frame = sys._getframe(2)
+    for _ in range(4):
+        if frame is None:
+            break
+        if frame.f_code.co_name == "_find_and_load_unlocked":
+            return True
+        if frame.f_globals.get("__name__") == "importlib.util":
+            return False
+        frame = frame.f_back
+    return True
 
 
 def refusal(exercise: str, imports: list[str], name: str) -> str:
