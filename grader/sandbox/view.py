@@ -329,33 +329,47 @@ def _closure(imports: tuple[str, ...], sites: tuple[str, ...]) -> list[_Dist]:
     return [dists[key] for key in chosen]
 
 
-def _allowed_entries(imports: tuple[str, ...],
-                     sites: tuple[str, ...]) -> tuple[list[str], set[str], set[str]]:
+@functools.lru_cache(maxsize=32)
+def _allowed_entries(imports: tuple[str, ...], sites: tuple[str, ...]
+                     ) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]]:
     """Paths of the allowed distributions in the package folders (a top-level entry whole where
     no other distribution installs files beneath it, else its parts, level by level), the
     package folders that hold them (listable), and the import names they provide. A name no
     distribution provides but that sits in a package folder (a module installed without
-    metadata) is allowed as that entry alone."""
+    metadata) is allowed as that entry alone. Cached: it reads every distribution's RECORD."""
     chosen = _closure(imports, sites)
     names = {d.name for d in chosen}
-    tops = {f.split("/", 1)[0] for d in chosen for f in d.files}
-    others: dict[str, set[str]] = {}  # site -> paths other distributions install under `tops`
-    for dist in _distributions(sites).values():
-        if dist.name not in names:
-            shared = tuple(f for f in dist.files if f.split("/", 1)[0] in tops)
-            others.setdefault(dist.site, set()).update(_prefixes(shared))
+    # Top-level entries another distribution may install into too: __pycache__ (taken file by
+    # file), and a folder without __init__.py (a namespace package such as nvidia/). Only then
+    # are the other distributions' RECORDs read.
+    tops = {(d.site, f.split("/", 1)[0]) for d in chosen for f in d.files}
+    maybe = {top for site_, top in tops if _maybe_shared(site_, top)}
+    others: dict[str, set[str]] = {}  # site -> paths other distributions install under `maybe`
+    if maybe - {"__pycache__"}:
+        for dist in _distributions(sites).values():
+            if dist.name not in names:
+                shared = tuple(f for f in dist.files if f.split("/", 1)[0] in maybe)
+                others.setdefault(dist.site, set()).update(_prefixes(shared))
+    for site_ in {d.site for d in chosen}:
+        others.setdefault(site_, set()).add("__pycache__")
     entries: set[str] = set()
     listable: set[str] = set()
     available: set[str] = set()
     for dist in chosen:
         taken = others.get(dist.site, set())
+        whole: set[str] = set()
         for path in dist.files:
+            top = path.split("/", 1)[0]
+            if top not in taken:
+                whole.add(top)
+                continue
             parts = path.rstrip("/").split("/")
-            for depth in range(1, len(parts) + 1):
+            for depth in range(2, len(parts) + 1):
                 prefix = "/".join(parts[:depth])
                 if prefix not in taken or depth == len(parts):
                     entries.add(os.path.join(dist.site, prefix))
                     break
+        entries.update(os.path.join(dist.site, top) for top in whole)
         listable.add(dist.site)
         available.update(dist.modules)
     for name in imports:
@@ -368,7 +382,18 @@ def _allowed_entries(imports: tuple[str, ...],
                 available.add(name)
     # a path beneath another one is covered by it (and would fail as a bind beneath a read-only one)
     kept = {e for e in entries if not any(e != o and _beneath(e, o) for o in entries)}
-    return sorted(p for p in kept if os.path.lexists(p)), listable, available
+    return (tuple(sorted(p for p in kept if os.path.lexists(p))), frozenset(listable),
+            frozenset(available))
+
+
+def _maybe_shared(site_: str, top: str) -> bool:
+    """Whether other distributions may install files beneath ``site_/top`` as well."""
+    if top == "__pycache__":
+        return True
+    if top.endswith((".dist-info", ".egg-info", ".libs", ".data")):
+        return False
+    path = os.path.join(site_, top)
+    return os.path.isdir(path) and not os.path.exists(os.path.join(path, "__init__.py"))
 
 
 def _prefixes(files: tuple[str, ...]) -> set[str]:
