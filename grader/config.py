@@ -240,8 +240,9 @@ def exercise_imports(ex_id: str) -> tuple[str, ...]:
 
 def _imports(names: tuple[str, ...] | list[str], where: str) -> tuple[str, ...]:
     """Top-level package names, each installed for this interpreter (a module it can find, or
-    a distribution of that name); the standard library is always available and needs no
-    entry. Duplicates are dropped; the order is kept."""
+    a distribution of that name), numpy among them (the worker's codec needs it); the standard
+    library is always available and needs no entry. Duplicates are dropped; the order is
+    kept."""
     out: list[str] = []
     for i, name in enumerate(names):
         if not isinstance(name, str) or not name.isidentifier():
@@ -253,6 +254,9 @@ def _imports(names: tuple[str, ...] | list[str], where: str) -> tuple[str, ...]:
                               "import, e.g. sklearn for scikit-learn)")
         if name not in out:
             out.append(name)
+    if "numpy" not in out:
+        raise GraderError(f"{where}: must include numpy: the worker itself sends and receives "
+                          "arrays with it")
     return tuple(out)
 
 
