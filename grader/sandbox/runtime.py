@@ -166,8 +166,7 @@ class Runtime:
         """The worker's import hook for exercise ``name`` (JSON), None for another name."""
         for exercise, seen in self.views:
             if exercise == name:
-                enforced = bool(self.isolation.namespaces or self.isolation.landlock)
-                return view.ImportRule(exercise, seen.imports, seen.blocked, enforced).to_json()
+                return view.ImportRule(exercise, seen.imports, seen.blocked).to_json()
         return None
 
     def worker_argv(self) -> list[str]:

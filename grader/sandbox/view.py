@@ -61,17 +61,17 @@ class View:
 
 @dataclass(frozen=True)
 class ImportRule:
-    """What the worker's import hook needs: the exercise, what it may import, what to refuse,
-    and whether the view enforces the rule (the hook never does: code can remove it)."""
+    """What the worker's import hook needs: the exercise, what it may import, what to refuse
+    (the same whether the view enforces the rule or not: the hook never does, code can remove
+    it)."""
 
     exercise: str
     imports: tuple[str, ...]
     blocked: tuple[str, ...]
-    enforced: bool
 
     def to_json(self) -> dict:
         return {"exercise": self.exercise, "imports": list(self.imports),
-                "blocked": list(self.blocked), "enforced": self.enforced}
+                "blocked": list(self.blocked)}
 
 
 def describe(views: dict[str, View]) -> str:
