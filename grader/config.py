@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.metadata
+import importlib.util
 import os
+import sys
 import types
 import typing
 from dataclasses import dataclass, field
@@ -35,6 +38,9 @@ FOLDER_KEYS = ("solutions", "assignments")
 
 
 ISOLATION = ("landlock", "namespaces", "uid")
+# What an exercise's code may import when neither autograder.yml nor the exercise (an
+# ``IMPORTS`` tuple in ``grader/exercises/<id>/__init__.py``) says otherwise: numpy only.
+DEFAULT_IMPORTS = ("numpy",)
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,10 @@ class ExerciseConfig:
     # checks are then scaled to ``points - hidden_points``, as in the full grade.
     hidden_points: float | None = None
     answer_limit_mb: float | None = None  # this exercise's largest answer (default: sandbox's)
+    # The packages (import names) its code may import besides the standard library, with the
+    # distributions they need; the worker sees nothing else (grader.sandbox.view). Default:
+    # the exercise's IMPORTS, else DEFAULT_IMPORTS.
+    imports: tuple[str, ...] = DEFAULT_IMPORTS
     settings: Any = None  # the exercise's Settings dataclass instance (or None)
 
 
@@ -249,6 +259,10 @@ def _exercise(ex_id: str, raw: Any) -> ExerciseConfig:
     if hidden is not None and not 0 <= hidden < values["points"]:
         raise GraderError(f"{where}.hidden_points: must be at least 0 and below points "
                           f"({values['points']:g}), got {hidden!r}")
+    if "imports" in values:
+        values["imports"] = _imports(values["imports"], where + ".imports")
+    else:
+        values["imports"] = exercise_imports(ex_id)
     settings_cls = exercise_settings_class(ex_id)
     settings_raw = raw.get("settings") or {}
     if settings_cls is None:
@@ -258,6 +272,51 @@ def _exercise(ex_id: str, raw: Any) -> ExerciseConfig:
     else:
         settings = settings_cls(**_fields(settings_raw, settings_cls, where + ".settings."))
     return ExerciseConfig(id=ex_id, settings=settings, **values)
+
+
+def exercise_imports(ex_id: str) -> tuple[str, ...]:
+    """``grader.exercises.<id>.IMPORTS`` (what the exercise's code may import), else
+    :data:`DEFAULT_IMPORTS`."""
+    module = importlib.import_module(f"{EXERCISES_PACKAGE}.{ex_id}")
+    declared = getattr(module, "IMPORTS", None)
+    if declared is None:
+        return DEFAULT_IMPORTS
+    return _imports(list(declared), f"grader.exercises.{ex_id}.IMPORTS")
+
+
+def _imports(names: tuple[str, ...] | list[str], where: str) -> tuple[str, ...]:
+    """Top-level package names, each installed for this interpreter (a module it can find, or
+    a distribution of that name), numpy among them (the worker's codec needs it); the standard
+    library is always available and needs no entry. Duplicates are dropped; the order is
+    kept."""
+    out: list[str] = []
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not name.isidentifier():
+            raise GraderError(f"{where}[{i}]: expected the name of a package to import (such "
+                              f"as numpy), got {name!r}")
+        if name not in sys.stdlib_module_names and not _installed(name):
+            raise GraderError(f"{where}[{i}]: no package {name!r} is installed for this Python "
+                              f"({sys.executable}): install it, or fix the name (the name you "
+                              "import, e.g. sklearn for scikit-learn)")
+        if name not in out:
+            out.append(name)
+    if "numpy" not in out:
+        raise GraderError(f"{where}: must include numpy: the worker itself sends and receives "
+                          "arrays with it")
+    return tuple(out)
+
+
+def _installed(name: str) -> bool:
+    try:
+        if importlib.util.find_spec(name) is not None:
+            return True
+    except (ImportError, ValueError):
+        pass
+    try:
+        importlib.metadata.distribution(name)
+        return True
+    except importlib.metadata.PackageNotFoundError:
+        return False
 
 
 def exercise_settings_class(ex_id: str) -> type | None:

@@ -101,8 +101,10 @@ def iterated_kfold_indices(n_samples: int, k: int, repeats: int, *,
         n_samples: how many samples there are (an integer, at least ``k``).
         k: folds per repeat (an integer, ``2 <= k <= n_samples``).
         repeats: how many times to repeat the whole K-fold split (an integer, at least 1).
-        seed: seeds all the shuffles: the same seed gives the same result; ``None`` gives a
-            different result at each call.
+        seed: seeds all the shuffles: the same seed gives the same result. ``None`` (the
+            default) is allowed and gives a different result at each call (e.g.
+            ``np.random.default_rng(None)``: a fresh generator, not ``default_rng(seed + r)``,
+            which fails for ``None``).
 
     Returns:
         A list of ``repeats * k`` pairs ``(train_idx, val_idx)`` as in :func:`kfold_indices`:

@@ -149,11 +149,14 @@ def count_parameters(model: torch.nn.Module, *, trainable_only: bool = False) ->
             part, such as a pretrained encoder).
 
     Returns:
-        The total number of elements of the model's parameters, as a Python ``int``:
+        The total number of elements of the model's parameters, as a Python ``int`` (not a
+        ``numpy.int64``, not a float), whatever the model:
 
         - buffers are not parameters (batch-norm's ``running_mean``, ``running_var`` and
           ``num_batches_tracked`` are not counted);
-        - a parameter shared by several layers (tied weights) is counted once.
+        - a parameter shared by several layers (tied weights) is counted once;
+        - a 0-d parameter (a learnable temperature, shape ``()``) is one number
+          (``p.numel()`` is ``1``; ``np.prod(p.shape)`` of the empty shape is the float ``1.0``).
 
     Does not modify ``model``.
     """

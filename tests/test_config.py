@@ -74,8 +74,8 @@ def test_cli_stops_with_code_2_and_one_line_on_a_bad_config(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert err.strip() == ("dlgrade: error: exercises.kfold.time_limt: unknown key (known keys: "
-                           "answer_limit_mb, call_timeout, hidden_points, points, settings, time_limit, "
-                               "visibility)")
+                           "answer_limit_mb, call_timeout, hidden_points, imports, points, settings, "
+                           "time_limit, visibility)")
 
 
 # -- where the config is found -------------------------------------------------------------------

@@ -96,7 +96,7 @@ def test_check_runs_public_checks_only(capsys):
     out = capsys.readouterr().out
     table = out[out.index("kfold (10 points)"):out.index("Total:")]
     assert "PASS" in table and "hidden" not in table
-    assert "public checks are worth 7.41 of the exercise's 10 points" in " ".join(out.split())
+    assert "public checks are worth 7.5 of the exercise's 10 points" in " ".join(out.split())
     report = grade_dir(SOLUTIONS, "kfold", public_only=True)
     assert report.checks and all(c.visibility == "visible" for c in report.checks)
     # points are the same as in the full grade (scaled over all checks)

@@ -6,7 +6,11 @@ launcher applies it in the worker's process just before ``exec``ing the interpre
 submission's first line already runs under it:
 
 - files: read and execute beneath ``read`` paths, everything beneath ``write`` paths (the
-  worker's home), read/write on the ``devices`` files (``/dev/null``...), nothing else;
+  worker's home), read/write on the ``devices`` files (``/dev/null``...), listing (names, not
+  contents) beneath ``listable`` folders (the package folders the allowed packages sit in:
+  the import system lists them), nothing else. A ``read`` path that is a symlink (``/lib ->
+  usr/lib``) gets no rule: a rule would hold for everything beneath its target, and the worker's
+  view (:mod:`grader.sandbox.view`) cuts package folders out of such targets;
 - network (ABI 4+): no TCP bind and no TCP connect at all;
 - scopes (ABI 6+): no signals to processes outside the worker's domain (the judge, the
   launcher) and no connection to abstract UNIX sockets created outside it.
@@ -23,6 +27,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import stat
 from dataclasses import dataclass
 
 SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446
@@ -87,12 +92,14 @@ def abi_version() -> int:
 
 @dataclass(frozen=True)
 class Policy:
-    """What the worker may touch: ``read`` (read and execute beneath), ``write`` (everything
-    beneath), ``devices`` (read and write, ioctl: ``/dev/null``, GPU device files)."""
+    """What the worker may touch: ``read`` (read and execute beneath; symlinks are skipped),
+    ``write`` (everything beneath), ``devices`` (read and write, ioctl: ``/dev/null``, GPU
+    device files), ``listable`` (list folders beneath, read no file)."""
 
     read: tuple[str, ...]
     write: tuple[str, ...]
     devices: tuple[str, ...] = ()
+    listable: tuple[str, ...] = ()
 
 
 def describe(abi: int) -> str:
@@ -121,7 +128,8 @@ def restrict(policy: Policy, abi: int) -> None:
         read = EXECUTE | READ_FILE | READ_DIR
         device = (READ_FILE | WRITE_FILE | (IOCTL_DEV if abi >= 5 else 0)
                   | (TRUNCATE if abi >= 3 else 0))
-        for paths, rights in ((policy.read, read), (policy.write, fs), (policy.devices, device)):
+        for paths, rights in ((policy.read, read), (policy.write, fs), (policy.devices, device),
+                              (policy.listable, READ_DIR)):
             for path in paths:
                 _allow(libc, ruleset, path, rights)
         if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
@@ -133,10 +141,12 @@ def restrict(policy: Policy, abi: int) -> None:
 
 def _allow(libc: ctypes.CDLL, ruleset: int, path: str, rights: int) -> None:
     try:
-        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC | os.O_NOFOLLOW)
     except FileNotFoundError:
         return
     try:
+        if stat.S_ISLNK(os.fstat(fd).st_mode):
+            return  # a rule would follow it to its whole target (see the module docstring)
         if not os.path.isdir(path):
             rights &= FILE_RIGHTS  # a file takes only the rights that apply to files
         rule = _PathBeneath(rights, fd)

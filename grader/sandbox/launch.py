@@ -75,6 +75,7 @@ class Spec:
     userns: bool = False  # a user namespace too (the judge is not root)
     root: str = ""  # an empty folder to build the private root on (namespaces)
     binds: list[str] = field(default_factory=list)  # read-only in the private root
+    listable: list[str] = field(default_factory=list)  # Landlock: names listed, not read
     devices: list[str] = field(default_factory=list)  # device files, read-write
     home_mb: int = 512
     landlock: int = 0  # the Landlock ABI to apply; 0: none
@@ -253,6 +254,7 @@ def _become_worker(spec: Spec, nproc_base: int) -> None:
         if spec.landlock:
             landlock.restrict(landlock.Policy(
                 read=tuple(spec.binds) + ("/proc", "/dev"),
+                listable=tuple(spec.listable),
                 write=(spec.home, "/dev/shm") if spec.namespaces else (spec.home,),
                 devices=("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
                          *spec.devices)), spec.landlock)

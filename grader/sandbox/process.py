@@ -103,9 +103,11 @@ class Sandbox:
 
     def launcher_argv(self, argv: list[str]) -> list[str]:
         iso, rt = self.runtime.isolation, self.runtime
+        view = rt.view(self.module_path.stem)  # the exercise's: only what it may import
         spec = launch.Spec(argv=argv, home=str(self.home), module=self.module_path.name,
                            uid=self.uid, gid=self.gid, namespaces=iso.namespaces,
-                           userns=iso.userns, root=self.root, binds=list(rt.binds),
+                           userns=iso.userns, root=self.root, binds=list(view.binds),
+                           listable=list(view.listable),
                            devices=list(rt.devices), home_mb=rt.home_mb, landlock=iso.landlock,
                            limits=dict(rt.limits), nproc_extra=self.uid is None,
                            seccomp=iso.seccomp, deny_memfd=iso.memory == "address space",
@@ -204,7 +206,8 @@ class Worker:
         req_r, req_w = os.pipe()
         ans_r, ans_w = os.pipe()
         spec = {"exercise": self.exercise, "module": str(self.module_path),
-                "request_fd": req_r, "answer_fd": ans_w}
+                "request_fd": req_r, "answer_fd": ans_w,
+                "imports": self.runtime.import_rule(self.exercise)}
         with open(self.log_path, "ab") as log:
             self.proc = self.sandbox.popen(
                 [*self.runtime.worker_argv(), json.dumps(spec)],

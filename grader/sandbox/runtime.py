@@ -42,10 +42,11 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from grader.config import EXERCISES_DIR, Config
+from grader.config import DEFAULT_IMPORTS, EXERCISES_DIR, Config
 from grader.errors import GraderError
 from grader.probe_files import probe_files
-from grader.sandbox import cgroup, keyring, landlock, reaper, seccomp
+from grader.sandbox import cgroup, keyring, landlock, reaper, seccomp, view
+from grader.sandbox.view import View
 
 # The engine the judge runs (the package's parent folder): the launcher comes from here.
 ENGINE_ROOT = str(Path(__file__).resolve().parents[2])
@@ -141,7 +142,9 @@ class Isolation:
 class Runtime:
     """How this grading run starts workers (see the module docstring).
 
-    ``engine`` is the clean copy of the engine workers import; ``binds`` what they may read.
+    ``engine`` is the clean copy of the engine workers import; ``binds`` what they may read
+    and ``listable`` the package folders they may list, unless ``views`` gives their exercise a
+    view of its own (:meth:`view`: only the packages the exercise may import).
     The judge reads the references and hidden checks from ``private``, a copy made before any
     worker started that workers cannot reach. Where workers run under another uid but neither
     namespaces nor Landlock hide the checkout, the hidden material's modes are narrowed for the
@@ -157,6 +160,8 @@ class Runtime:
     home_mb: int = 512
     engine: Path | None = None
     binds: tuple[str, ...] = ()
+    listable: tuple[str, ...] = ()
+    views: tuple[tuple[str, View], ...] = ()  # (exercise, its view)
     devices: tuple[str, ...] = ()
     private: Path | None = None
     restore: tuple[tuple[str, int], ...] = ()
@@ -184,6 +189,21 @@ class Runtime:
         if self.private is None or config.solutions is None:
             return config
         return replace(config, solutions=self.private / "solutions")
+
+    def view(self, name: str) -> View:
+        """What a worker of exercise ``name`` may read (``binds``/``listable`` for another
+        name, such as the runtime's own start test)."""
+        for exercise, seen in self.views:
+            if exercise == name:
+                return seen
+        return View(imports=DEFAULT_IMPORTS, binds=self.binds, listable=self.listable)
+
+    def import_rule(self, name: str) -> dict | None:
+        """The worker's import hook for exercise ``name`` (JSON), None for another name."""
+        for exercise, seen in self.views:
+            if exercise == name:
+                return view.ImportRule(exercise, seen.imports, seen.blocked).to_json()
+        return None
 
     def worker_argv(self) -> list[str]:
         return boot_argv(self.python, str(self.engine or ENGINE_ROOT), "grader.sandbox.worker")
@@ -224,10 +244,13 @@ def _complete(config: Config, made: dict, isolation: Isolation, notes: tuple[str
     changes is recorded in ``made`` (Runtime's fields) as it goes."""
     sb = config.sandbox
     engine = made["engine"]
+    views = exercise_views(config, engine)
+    default = worker_view(DEFAULT_IMPORTS, engine)
     base = Runtime(python=sys.executable, limits=limits, threads=sb.threads,
                    output_limit=sb.output_limit_kb * 1024,
                    home_mb=sb.home_mb,
-                   engine=engine, binds=_read_paths(engine), devices=_gpu_devices(),
+                   engine=engine, binds=default.binds, listable=default.listable,
+                   views=tuple(views.items()), devices=_gpu_devices(),
                    cgroup_parent=parent, memory_mb=sb.memory_mb, max_tasks=sb.max_processes)
     runtime = replace(base, isolation=isolation)
     dirs, files = _hidden_material(config)
@@ -235,12 +258,13 @@ def _complete(config: Config, made: dict, isolation: Isolation, notes: tuple[str
     made["private"] = private
     restore: tuple[tuple[str, int], ...] = ()
     if isolation.dropped and not (isolation.namespaces or isolation.landlock):
-        restore = _narrow_modes([*dirs, *files, *_git_dirs(config), *_bytecode_dirs()])
+        restore = _narrow_modes([*dirs, *files, *_judge_only(config), *_git_dirs(config),
+                                 *_bytecode_dirs()])
         made["restore"] = restore
         notes = (*notes, "sandbox: neither namespaces nor Landlock hide the checkout: the "
-                 "references, hidden checks, bytecode caches and .git are made readable by "
-                 "root only for this run (modes restored afterwards)")
-    notes = (*notes, *_exposed(config, runtime))
+                 "references, hidden checks, their oracles, bytecode caches and .git are made "
+                 "readable by root only for this run (modes restored afterwards)")
+    notes = (*notes, *_import_notes(views, isolation), *_exposed(config, runtime))
     return replace(runtime, private=private, restore=restore, notices=notes)
 
 
@@ -312,15 +336,17 @@ def _detect(python: str, wanted: tuple[str, ...], as_root: bool, uid_range: tupl
     change under it, and each try starts an interpreter."""
     engine = _engine_copy(())
     try:
+        start = worker_view(DEFAULT_IMPORTS, engine)  # the narrowest view a worker gets
         return _strongest(python, wanted, as_root, uid_range, fixed, str(engine),
-                          _read_paths(engine), memory)
+                          start.binds, memory, start.listable)
     finally:
         reaper.remove_tree(engine)
 
 
 def _strongest(python: str, wanted: tuple[str, ...], as_root: bool, uid_range: tuple[int, int],
                fixed: tuple[int, int] | None, engine: str, binds: tuple[str, ...],
-               memory: str = "data") -> tuple[Isolation, tuple[str, ...]]:
+               memory: str = "data", listable: tuple[str, ...] = ()
+               ) -> tuple[Isolation, tuple[str, ...]]:
     """Try the wanted mechanisms together, then fewer of them, until the interpreter starts:
     each failure is put down to a mechanism by seeing which subset works (a uid that cannot
     read a 0700 venv is the uid's failure, not Landlock's)."""
@@ -353,10 +379,10 @@ def _strongest(python: str, wanted: tuple[str, ...], as_root: bool, uid_range: t
     candidate = Isolation(**base)
     for subset in subsets:
         candidate = Isolation(**base, **{k: v for n in subset for k, v in offered[n].items()})
-        failure = _try(python, candidate, engine, binds)
+        failure = _try(python, candidate, engine, binds, listable)
         if failure and base["seccomp"] and subset == tuple(names):
             alone = replace(candidate, seccomp=False)
-            if not _try(python, alone, engine, binds):  # the filter is what fails here
+            if not _try(python, alone, engine, binds, listable):  # the filter is what fails here
                 filter_missing = f"the worker could not start with it: {failure}"
                 base["seccomp"] = False
                 candidate, failure = alone, ""
@@ -403,7 +429,8 @@ def _missing_text(name: str, failure: str) -> str:
     return f"{'Landlock' if name == 'landlock' else name} ({failure})"
 
 
-def _try(python: str, isolation: Isolation, engine: str, binds: tuple[str, ...]) -> str:
+def _try(python: str, isolation: Isolation, engine: str, binds: tuple[str, ...],
+         listable: tuple[str, ...] = ()) -> str:
     """Start the interpreter in a sandbox like a worker's and import what a worker imports;
     '' when that works (and the worker runs as the uid it should), else why not."""
     from grader.sandbox.process import Sandbox  # the same code path as a real worker
@@ -411,7 +438,7 @@ def _try(python: str, isolation: Isolation, engine: str, binds: tuple[str, ...])
     probe = ("import os, sys, numpy; sys.path.insert(0, %r); import grader.sandbox.worker; "
              "print('dlgrade-ok', os.getuid())" % engine)
     runtime = Runtime(python=python, isolation=isolation, engine=Path(engine), binds=binds,
-                      limits={"core": 0}, home_mb=16)
+                      listable=listable, limits={"core": 0}, home_mb=16)
     try:
         with Sandbox(runtime, "probe", b"") as box:
             proc = box.run([python, "-I", "-c", probe], timeout=60)
@@ -446,9 +473,33 @@ def _engine_copy(ids: tuple[str, ...]) -> Path:
     return folder
 
 
+def exercise_views(config: Config, engine: Path) -> dict[str, View]:
+    """Each exercise's view: what its workers may read (:mod:`grader.sandbox.view`: the
+    system folders and the interpreter's prefixes without any package folder, the packages of
+    its ``imports`` and the distributions they need, the engine copy)."""
+    return {ex.id: worker_view(ex.imports, engine) for ex in config.exercises}
+
+
+def worker_view(imports: tuple[str, ...], engine: Path) -> View:
+    """The view of a worker whose code may import ``imports``."""
+    return view.exercise_view(tuple(imports), _read_paths(engine))
+
+
+def _import_notes(views: dict[str, View], isolation: Isolation) -> tuple[str, ...]:
+    """What each exercise may import, and whether the view enforces it."""
+    if not views:
+        return ()
+    what = view.describe(views)
+    if isolation.namespaces or isolation.landlock:
+        return (f"sandbox: each worker sees only the packages its exercise may import ({what})",)
+    return (f"sandbox: not enforced: the import rules ({what}): without Landlock or namespaces a "
+            "worker can read every installed package; an import hook refuses the others, and "
+            "code can switch it off",)
+
+
 def _read_paths(engine: Path) -> tuple[str, ...]:
-    """What a worker may read: the system folders, the interpreter's prefixes, the engine copy
-    (a path beneath another one in the list is covered by it)."""
+    """The roots of a worker's view: the system folders, the interpreter's prefixes, the
+    engine copy (a path beneath another one in the list is covered by it)."""
     paths = {*SYSTEM_READ, sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
              os.path.dirname(os.path.realpath(sys.executable)), str(engine)}
     paths = {os.path.abspath(p) for p in paths if os.path.lexists(p)}
@@ -471,7 +522,8 @@ def _exposed(config: Config, runtime: Runtime) -> tuple[str, ...]:
     if not (runtime.isolation.namespaces or runtime.isolation.landlock):
         return ()
     secret = [p for p in (config.solutions, config.root, Path(ENGINE_ROOT)) if p is not None]
-    shown = sorted({b for b in runtime.binds for p in secret if _beneath(str(p.resolve()), b)})
+    binds = {b for b in runtime.binds} | {b for _, seen in runtime.views for b in seen.binds}
+    shown = sorted({b for b in binds for p in secret if _beneath(str(p.resolve()), b)})
     if not shown:
         return ()
     return (f"sandbox: WARNING: workers may read {', '.join(shown)}, which holds the checkout "
@@ -480,9 +532,23 @@ def _exposed(config: Config, runtime: Runtime) -> tuple[str, ...]:
 
 
 def _hidden_material(config: Config) -> tuple[list[Path], list[Path]]:
-    """The folders and files a worker must not read: references and hidden checks."""
+    """The folders and files a worker must not read: references and hidden checks (each
+    exercise's other judge-only files, its oracles among them, are :func:`_judge_only`)."""
     dirs = [config.solutions] if config.solutions is not None else []
     return dirs, sorted(EXERCISES_DIR.glob("*/test_hidden*.py"))
+
+
+def _judge_only(config: Config) -> list[Path]:
+    """The exercises' files that never ship to students (oracles, golden cases, calibration),
+    hidden checks aside: a worker under another uid that nothing else hides the checkout from
+    must not read them either. A student install has none (it ships without them, and without
+    the module that lists them)."""
+    try:
+        from grader.delivery.files import PACKAGE_DIR, judge_only
+    except ImportError:
+        return []
+    return [PACKAGE_DIR / rel for ex in config.ids for rel in judge_only(ex)
+            if not rel.endswith(".md")]
 
 
 def _bytecode_dirs() -> list[Path]:

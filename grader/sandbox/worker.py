@@ -7,6 +7,12 @@ folder, stdout/stderr going to a capture file and two pipes for the protocol. It
 module, says hello, then serves requests until the judge closes the request pipe. Everything it
 runs, the submission can rewrite: what it sends back is a claim, never a verdict.
 
+Before the module, it installs the exercise's import rule (:class:`ImportRule`, from the spec):
+a finder first on ``sys.meta_path`` that refuses, with one sentence a student understands, the
+packages installed here that the exercise does not allow. The rule itself is the worker's view
+of the file system (:mod:`grader.sandbox.view`): the hook only words the failure, and where the
+view is not enforced (no Landlock, no namespaces) code can remove it; the notices say so.
+
 Frames are an 8-byte big-endian length and a JSON payload (see ``grader.sandbox.codec``). A request is
 ``{"op": "call"|"probe", "name": str, "args": [...], "kwargs": {...}}``; the answer is
 ``{"ok": true, "value": ...}`` or ``{"ok": false, ...}`` describing the exception; a probe that
@@ -32,6 +38,9 @@ def main(argv: list[str]) -> int:
     spec = json.loads(argv[0])
     requests = os.fdopen(spec["request_fd"], "rb", buffering=0)
     answers = os.fdopen(spec["answer_fd"], "wb", buffering=0)
+    rule = spec.get("imports")
+    if isinstance(rule, dict):
+        sys.meta_path.insert(0, ImportRule(rule))
     module, hello = _import(spec["exercise"], spec["module"])
     _send(answers, hello)
     if module is None:
@@ -44,6 +53,52 @@ def main(argv: list[str]) -> int:
         if request.get("op") == "probe" and probes is None:
             probes = importlib.import_module(f"grader.exercises.{spec['exercise']}.probes")
         _send(answers, _serve(module, probes, request, spec["module"], answers))
+
+
+class ImportRule:
+    """A meta path finder that refuses the installed packages the exercise does not allow
+    (``rule["blocked"]``, top-level names): an import of one raises ``ModuleNotFoundError``
+    with the sentence of :func:`refusal`, however it is spelled (``import``, ``__import__``,
+    ``importlib.import_module``, ``pydoc.locate``). A question is not an import:
+    ``importlib.util.find_spec`` gets the import system's own answer (``None`` where the view
+    has no such package), as libraries that look for optional packages expect (torch's
+    ``_dynamo`` asks for pandas)."""
+
+    def __init__(self, rule: dict) -> None:
+        self.exercise = str(rule.get("exercise", "this exercise"))
+        self.imports = [str(n) for n in rule.get("imports", ())]
+        self.blocked = frozenset(str(n) for n in rule.get("blocked", ()))
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        top = name.partition(".")[0]
+        if top in self.blocked and _importing():
+            raise ModuleNotFoundError(refusal(self.exercise, self.imports, top), name=name)
+        return None
+
+    def invalidate_caches(self) -> None:
+        pass
+
+
+def _importing() -> bool:
+    """Whether the finder was asked by an import (``_find_and_load_unlocked`` a few frames up)
+    rather than by ``importlib.util.find_spec``; an import when the frames cannot tell."""
+    frame = sys._getframe(2)
+    for _ in range(4):
+        if frame is None:
+            break
+        if frame.f_code.co_name == "_find_and_load_unlocked":
+            return True
+        if frame.f_globals.get("__name__") == "importlib.util":
+            return False
+        frame = frame.f_back
+    return True
+
+
+def refusal(exercise: str, imports: list[str], name: str) -> str:
+    """``conv is written with numpy only: torch is not available to your code here``."""
+    allowed = list(imports) or ["the standard library"]
+    text = allowed[0] if len(allowed) == 1 else ", ".join(allowed[:-1]) + " and " + allowed[-1]
+    return f"{exercise} is written with {text} only: {name} is not available to your code here"
 
 
 def _import(exercise: str, path: str) -> tuple[Any, dict]:

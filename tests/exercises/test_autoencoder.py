@@ -41,8 +41,10 @@ DENOISE = name("denoising model cleans noisy held out images")
 SPARSE = name("sparse model has smaller codes")
 SPARSE_HISTORY = name("sparse training history adds l1 weight times mean abs code")
 DENOISE_HISTORY = name("denoising training history is from noisy inputs to clean targets")
+WEIGHTED = name("training history weighs each batch by its rows")
+RESHUFFLED = name("rows are reshuffled every epoch")
 ALL = ENCODER | DECODER | {FORWARD, HISTORY, LOSS, DEVICE, PCA, DENOISE, SPARSE,
-                           SPARSE_HISTORY, DENOISE_HISTORY}
+                           SPARSE_HISTORY, DENOISE_HISTORY, WEIGHTED, RESHUFFLED}
 ZERO_EFFORT_SHARE = 0.10  # at most 10 % of the exercise for a submission that does nothing
 
 
@@ -447,3 +449,53 @@ def test_pca_baseline_is_scikit_learns():
             assert pca_mse(X_train, X_test, k) == pytest.approx(theirs, rel=1e-5)
         mean_only = mse(np.broadcast_to(X_train.mean(axis=0), X_test.shape), X_test)
         assert pca_mse(X_train, X_test, 0) == pytest.approx(mean_only, rel=1e-9)
+
+
+# -- a short last batch and the order of the rows (issue 18) -----------------------------------
+
+def test_mean_of_batch_means_loses_only_the_weighting_check(reports):
+    report = reports(WRONG / "epoch_loss_unweighted_batch_means")
+    assert lost_points(report) == {WEIGHTED}, explain(report)
+    output = report.check(WEIGHTED).output
+    assert "the plain mean of the batches' mean losses" in output
+    assert "the last batch has 8 rows" in output and "weigh each batch's mean loss" in output
+
+
+def test_one_permutation_for_every_epoch_loses_only_the_reshuffle_check(reports):
+    report = reports(WRONG / "permutation_drawn_once")
+    assert lost_points(report) == {RESHUFFLED}, explain(report)
+    output = report.check(RESHUFFLED).output
+    assert "epochs 0 and 1 visited the rows in the same order" in output
+    assert "inside the epoch loop" in output
+
+
+def test_the_short_run_separates_the_unweighted_mean_from_the_reference():
+    """The margins written in history.py, on 50 seeds (history.calibrate_short_run)."""
+    from grader.exercises.autoencoder import history
+
+    found = history.calibrate_short_run(load_reference(), range(50))
+    assert found["reference_worst"] <= history.RTOL / 50
+    assert found["unweighted_run_min"] >= 50 * history.RTOL
+    for seed in range(100):
+        X = history.short_data(seed)
+        assert len({row.tobytes() for row in X}) == history.SHORT_ROWS
+        assert 0.0 <= X.min() and X.max() <= 1.0
+
+
+def test_recorded_minibatches_are_read_as_the_students_loop_made_them():
+    from grader.errors import CheckFailure
+    from grader.exercises.autoencoder import history
+
+    n, b = history.SHORT_ROWS, history.BATCH
+    epoch = [np.arange(b), np.arange(b, n)]
+    rows = []
+    for _ in range(history.EPOCHS):  # each batch seen twice in a row (code computed twice),
+        rows += [epoch[0], epoch[0], epoch[1], np.arange(n)]  # and the whole X: not a batch
+    epochs = history.epoch_batches(rows, what="run")
+    assert len(epochs) == history.EPOCHS and all(len(e) == 2 for e in epochs)
+    with pytest.raises(CheckFailure, match="never received a minibatch"):
+        history.epoch_batches([np.arange(n)] * 3, what="run")
+    with pytest.raises(CheckFailure, match="every epoch visits each row of X exactly once"):
+        history.epoch_batches(rows[:4], what="run")
+    with pytest.raises(CheckFailure, match="could not be recorded"):
+        history.epoch_batches(None, what="run")

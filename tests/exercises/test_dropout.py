@@ -41,11 +41,14 @@ WRONG = {
     "module_zero_in_place_at_p_one": {"module p one drops everything"},
     # x.mul_(mask).div_(1 - p): the same at every p, judged where gradients are.
     "module_in_place": {"module gradient flows"},
-    # torch's dropout where the worker's recorder cannot see it (torch functions switched off),
-    # and through an alias: the judge reads it in the source.
-    "module_torch_dropout_unrecorded": {"module does not call torch dropout"},
-    "module_torch_dropout_alias": {"module does not call torch dropout"},
 }
+# torch's own dropout in the module, spelled five ways: called, through an alias, hidden from a
+# TorchFunctionMode, through scaled_dot_product_attention(dropout_p=p), by a built name
+# (pydoc.locate). No check can tell any of them from a mask drawn by hand (README.md, "torch's
+# own dropout"): "module does not call torch dropout" is gone, and each scores full marks.
+TORCH_DROPOUT = ["module_calls_torch_dropout", "module_torch_dropout_alias",
+                 "module_torch_dropout_unrecorded", "module_torch_dropout_through_attention",
+                 "module_torch_dropout_by_built_name"]
 SUBSET = {
     # A mask shared by all rows also moves the fraction and the mean by chance (one draw of
     # `cols` values instead of rows * cols): whether those checks fail depends on the seed.
@@ -71,7 +74,7 @@ def test_reference_full_marks(reference_report):
     assert full_marks(reference_report), [
         (c.name, c.output) for c in reference_report.checks if c.score < c.max_score]
     assert reference_report.max_score == pytest.approx(15)
-    assert len(reference_report.checks) == 27
+    assert len(reference_report.checks) == 26
 
 
 def test_stub_scores_zero_with_every_check_listed(reference_report, graded):
@@ -119,95 +122,11 @@ def test_forged_probe_answers_earn_no_more_than_the_stub(forge, graded, monkeypa
                                  SUBMISSIONS / EX / forge, EX, monkeypatch)
 
 
-def test_torch_dropout_hidden_from_the_recorder_is_read_in_the_source(graded):
-    """Under torch._C.DisableTorchFunction() no TorchFunctionMode sees the call (the worker's
-    record is empty, so the check as it was paid it); the judge names the lines."""
-    output = graded(SUBMISSIONS / EX / "module_torch_dropout_unrecorded", EX).check(
-        name("module does not call torch dropout")).output
-    assert "DisableTorchFunction" in output and "torch.nn.functional.dropout" in output
-    assert "line " in output and "by hand" in output
-    alias = graded(SUBMISSIONS / EX / "module_torch_dropout_alias", EX).check(
-        name("module does not call torch dropout")).output
-    assert "from torch.nn.functional import dropout as d" in alias
-
-
-@pytest.mark.parametrize("code", [
-    "y = torch.nn.functional.dropout(x, 0.3)",
-    "import torch.nn.functional as F\ny = F.dropout(x, p=0.3, training=True)",
-    "y = torch.dropout(x, 0.3, True)",
-    "layer = torch.nn.Dropout(0.3)",
-    "from torch import nn\nlayer = nn.AlphaDropout(0.3)",
-    "y = torch.nn.functional.dropout2d(x)",
-    "y = torch.nn.functional.feature_alpha_dropout(x, 0.3)",
-    "y, mask = torch.native_dropout(x, 0.3, True)",
-    "y = torch._VF.dropout(x, 0.3, True)",
-    "y = torch.ops.aten.native_dropout.default(x, 0.3, True)",
-    "from torch.nn.functional import dropout as d",
-    "from torch.nn.functional import *",
-    "from torch.nn.modules import dropout",
-    "with torch._C.DisableTorchFunction():\n    pass",
-    "from torch.overrides import TorchFunctionMode",
-    "f = getattr(torch.nn.functional, 'drop' + 'out')",
-    "f = getattr(torch.nn, 'Dropout')",
-    "f = torch.nn.functional.__dict__['x']",
-    "f = vars(torch.nn.functional)['x']",
-    "f = eval('torch')",
-    "exec('x = 1')",
-    "m = __import__('torch')",
-    "import importlib",
-    "from operator import attrgetter",
-    "import sys\nm = sys.modules['torch']",
-    "op = torch._C._get_operation_overload('aten::native_dropout', '')",
-    "import pickle",
-])
-def test_the_source_reading_finds_torch_dropout_and_unreadable_reach(code):
-    from grader.exercises.dropout.source import torch_dropout_uses
-
-    found = torch_dropout_uses("import torch\n" + code + "\n")
-    assert found and all(f.line >= 2 for f in found), found
-
-
-def test_the_source_reading_leaves_the_students_own_names_alone():
-    from grader.exercises.dropout.source import torch_dropout_uses
-
-    code = '''"""Inverted dropout. Do not call torch.nn.functional.dropout or nn.Dropout."""
-import numpy as np
-import torch
-
-
-def dropout_forward(x, p, *, train=True, seed=None):
-    """Like F.dropout, by hand."""
-    # not torch.nn.functional.dropout(x, p): a mask by hand
-    cache = {"dropout_mask": None, "p": p}
-    return x, cache
-
-
-def dropout_backward(dout, cache):
-    return dout * cache["dropout_mask"]
-
-
-class Dropout(torch.nn.Module):
-    def __init__(self, p=0.5):
-        super().__init__()
-        self.p = p
-        self.dropout_rate = getattr(self, "p")
-
-    def forward(self, x):
-        if not self.training:
-            return x
-        return x * (torch.rand(x.shape) >= self.p) / (1 - self.p)
-
-    def __repr__(self):
-        return f"Dropout(p={self.p})"
-
-
-layer = Dropout(0.3)
-out, cache = dropout_forward(np.ones(3), 0.3)
-'''
-    assert torch_dropout_uses(code) == []
-    for path in [SOLUTIONS / "dropout.py", ASSIGNMENTS / "dropout.py",
-                 *sorted((SUBMISSIONS / EX).glob("ok_*/dropout.py"))]:
-        assert torch_dropout_uses(path.read_bytes()) == [], path
+@pytest.mark.parametrize("spelling", TORCH_DROPOUT)
+def test_torch_dropout_however_spelled_is_not_a_check(spelling, graded):
+    report = graded(SUBMISSIONS / EX / spelling, EX)
+    assert full_marks(report), [(c.name, c.output) for c in report.checks if not c.passed]
+    assert not any("torch dropout" in c.name for c in report.checks)
 
 
 def test_the_training_demonstration_is_judged_from_the_weights(reference_module):
@@ -246,15 +165,6 @@ def test_a_trivial_property_is_paid_only_with_the_evidence(graded):
     zeros = graded(SUBMISSIONS / EX / "zero_zeros", EX)
     for check in ("p one drops everything without nan", "module p one drops everything"):
         assert "paid together with" in zeros.check(name(check)).output
-
-
-def test_calling_torch_dropout_gets_the_clear_message(graded):
-    report = graded(SUBMISSIONS / EX / "module_calls_torch_dropout", EX)
-    check = name("module does not call torch dropout")
-    assert lost_points(report) == {check}
-    output = report.check(check).output
-    assert "line " in output and "return torch.nn.functional.dropout(x, self.p" in output
-    assert "by hand" in output and "torch.rand" in output
 
 
 def test_in_place_on_the_input_gets_the_clear_message(graded):

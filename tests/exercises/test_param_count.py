@@ -43,9 +43,10 @@ TRAINABLE = name("count parameters trainable only")
 TYPES = name("results are python ints")
 CONV_BAD = name("conv rejects bad sizes")
 SHAPE_BAD = name("output shape rejects bad arguments")
+ZERO_D = name("count parameters with a zero dimensional parameter")
 PUBLIC = {COURSE, DENSE, DENSE_NO_BIAS, DENSE_ERRORS, CONV_SQUARE, CONV_RECT, CONV_GROUPS,
           CONV_NO_BIAS, CONV_ERRORS, SHAPE, SHAPE_DILATION, SHAPE_PAIRS, SHAPE_ERRORS, MLP,
-          BATCHNORM, TIED, TRAINABLE, TYPES, CONV_BAD, SHAPE_BAD}
+          BATCHNORM, TIED, TRAINABLE, TYPES, CONV_BAD, SHAPE_BAD, ZERO_D}
 H_DENSE = name("dense counts on hidden sizes")
 H_CONV = name("conv counts on hidden sizes")
 H_SHAPE = name("output shapes on hidden sizes")
@@ -97,6 +98,8 @@ WRONG = {
     # a wrong type with the right values costs the one check about types, nothing else
     "types_numpy_int64": ({TYPES}, ALL - {TYPES}),
     "types_float_and_list": ({TYPES}, ALL - {TYPES}),
+    # np.prod(p.shape).item(): a float for a model with a 0-d parameter only (issue 18)
+    "zero_d_parameter_counted_as_float": ({ZERO_D}, ALL - {ZERO_D}),
 }
 
 
@@ -279,3 +282,9 @@ def test_the_golden_data_is_what_torch_computes():
             assert case.expected == ({"raises": "ValueError"} if shape is None
                                      else {"shape": shape}), name
     assert len(groups) == 11
+
+
+def test_a_zero_dimensional_parameter_counted_as_a_float_is_named(reports):
+    output = reports(SUBMISSIONS / EX / "zero_d_parameter_counted_as_float").check(ZERO_D).output
+    assert "returned float 69.0" in output and "but int for the model 'mlp'" in output
+    assert "np.prod(())" in output and "p.numel()" in output

@@ -20,6 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+# What the submission may import besides the standard library (autograder.yml's `imports`
+# overrides it): the model and its training are torch.
+IMPORTS = ("numpy", "torch")
+
 
 @dataclass(frozen=True)
 class Profile:

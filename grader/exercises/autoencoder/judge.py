@@ -275,7 +275,8 @@ def worker_threads(setup: Setup, settings: Settings) -> int | None:
 
 def at_lr0(config: pytest.Config, student: Any, setup: Setup, settings: Settings,
            kind: str) -> history.Run:
-    """The ``lr=0`` training of ``kind`` (``history.KINDS``), once per grading run."""
+    """The ``lr=0`` training of ``kind`` (``history.KINDS``, or ``history.SHORT``), once per
+    grading run."""
     return history.run(config, student, kind, device=setup.device, seed=settings.train_seed,
                        threads=worker_threads(setup, settings), timeout=settings.train_timeout)
 

@@ -212,10 +212,13 @@ def train_at_lr0(module: ModuleType, X: np.ndarray, params: dict[str, list[np.nd
                  input_dim: int, hidden_dim: int, code_dim: int, epochs: int, batch_size: int,
                  noise_std: float, l1_weight: float, device: str, seed: int,
                  check_x: np.ndarray, check_codes: np.ndarray,
-                 threads: int | None = None) -> dict[str, Any]:
+                 threads: int | None = None, record_rows: bool = False) -> dict[str, Any]:
     """``train_autoencoder(model, X, lr=0, ...)`` on a model holding the judge's ``params``:
     the parameters must not move, so the judge can compute each epoch's loss itself. Returns
-    ``{"history", "before", "after"}`` as :func:`train` does."""
+    ``{"history", "before", "after"}`` as :func:`train` does, and with ``record_rows`` also
+    ``"rows"``: for every call of ``model.encoder`` during training, the index in ``X`` of each
+    row it received (-1 for a row that is not one of X's; ``X``'s rows are distinct), in call
+    order: the minibatches as the student's loop made them."""
     import torch
 
     _deterministic(seed)
@@ -224,12 +227,38 @@ def train_at_lr0(module: ModuleType, X: np.ndarray, params: dict[str, list[np.nd
     model = module.build_autoencoder(input_dim, hidden_dim, code_dim)
     _load(model, params)
     before = _params_of(model)
-    history = module.train_autoencoder(model, torch.as_tensor(X, dtype=torch.float32),
-                                       epochs=epochs, batch_size=batch_size, lr=0.0,
-                                       noise_std=noise_std, l1_weight=l1_weight, device=device,
-                                       seed=seed)
-    return {"history": _history(history), "before": before,
-            "after": export_model(model, check_x, check_codes)}
+    rows: list[np.ndarray] = []
+    handle = _record_rows(model, X, rows) if record_rows else None
+    try:
+        history = module.train_autoencoder(model, torch.as_tensor(X, dtype=torch.float32),
+                                           epochs=epochs, batch_size=batch_size, lr=0.0,
+                                           noise_std=noise_std, l1_weight=l1_weight,
+                                           device=device, seed=seed)
+    finally:
+        if handle is not None:
+            handle.remove()
+    out = {"history": _history(history), "before": before,
+           "after": export_model(model, check_x, check_codes)}
+    if record_rows:
+        out["rows"] = rows
+    return out
+
+
+def _record_rows(model: Any, X: np.ndarray, rows: list[np.ndarray]) -> Any:
+    """A forward pre-hook on ``model.encoder`` appending, per call, the index in ``X`` of each
+    input row (its float32 bytes looked up), or None where the model has no encoder module."""
+    encoder = getattr(model, "encoder", None)
+    if not hasattr(encoder, "register_forward_pre_hook"):
+        return None
+    index = {row.tobytes(): i for i, row in enumerate(np.asarray(X, dtype=np.float32))}
+
+    def hook(_module: Any, args: Any) -> None:
+        inputs = _plain(args[0]) if args else None
+        if isinstance(inputs, np.ndarray) and inputs.ndim == 2:
+            batch = np.ascontiguousarray(inputs, dtype=np.float32)
+            rows.append(np.array([index.get(r.tobytes(), -1) for r in batch], dtype=np.int64))
+
+    return encoder.register_forward_pre_hook(hook)
 
 
 def _count_minibatches(model: Any, total: int, progress: Callable[[float, float, str], None]) -> None:

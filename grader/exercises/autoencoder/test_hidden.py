@@ -155,3 +155,54 @@ def test_denoising_training_history_is_from_noisy_inputs_to_clean_targets(reques
                  f"{history.ROWS} samples, {expect.tolerance / expect.sd:.1f} sd). Epoch "
                  f"{epoch}: got {value:.6g}"
                  + (f", as if {like}." if like else "."))
+
+
+# -- a short last batch, and the order of the rows (issue 18; history.py) ----------------------
+
+@pytest.mark.points(1)
+def test_training_history_weighs_each_batch_by_its_rows(request, student, setup, settings):
+    run, scale, note = _lr0(request, student, setup, settings, history.SHORT)
+    got = history.values(run.history, what=run.what, strict=False)
+    expected = history.exact_loss(run.network, run.X, 0.0)["contract"]
+    scales = history.short_scales(scale)
+    for epoch, value in enumerate(got):
+        if any(abs(value - s * expected) <= history.RTOL * s * expected for s in scales):
+            continue
+        unweighted = history.unweighted_losses(run.network, run.X, run.rows)
+        like = (unweighted is not None
+                and abs(value / scale - unweighted[epoch]) <= history.RTOL * unweighted[epoch])
+        batches = -(-history.SHORT_ROWS // history.BATCH)
+        last = history.SHORT_ROWS - (batches - 1) * history.BATCH
+        fail(f"{run.what} returned history {np.round(got, 6).tolist()}{note}: with lr=0 the "
+             f"model does not change, so every epoch's mean loss over the {history.SHORT_ROWS} "
+             f"samples is {expected:.6g} (computed here from your model's parameters). Epoch "
+             f"{epoch}: got {value:.6g}"
+             + (", the plain mean of the batches' mean losses" if like else "")
+             + f" (tolerance: relative {history.RTOL:g}). With batch_size={history.BATCH} the "
+             f"last batch has {last} rows: weigh each batch's mean loss by its number of rows "
+             "(or sum the per-sample losses) and divide by the number of samples.")
+
+
+@pytest.mark.points(1)
+def test_rows_are_reshuffled_every_epoch(request, student, setup, settings):
+    run = judge.at_lr0(request.config, student, setup, settings, history.SHORT)
+    epochs = history.epoch_batches(run.rows, what=run.what)
+    orders = [np.concatenate(batches) for batches in epochs]
+    n = history.SHORT_ROWS
+    for epoch, order in enumerate(orders):
+        if sorted(order.tolist()) != list(range(n)):
+            strange = sorted({int(i) for i in order if not 0 <= i < n})
+            missing = sorted(set(range(n)) - set(order.tolist()))
+            fail(f"{run.what}: epoch {epoch}'s minibatches do not hold each row of X once"
+                 + (f" (rows of X never seen: {missing[:10]})" if missing else "")
+                 + (" (rows that are not rows of X: with noise_std=0 the inputs are the clean "
+                    "rows as given)" if strange else "")
+                 + ": shuffle the indices 0..N-1 (a permutation), then take consecutive "
+                   "slices of batch_size rows")
+    for later in range(1, len(orders)):
+        for earlier in range(later):
+            if np.array_equal(orders[earlier], orders[later]):
+                fail(f"{run.what}: epochs {earlier} and {later} visited the rows in the same "
+                     f"order ({orders[later][:8].tolist()} ...): draw a new permutation at the "
+                     "start of every epoch (torch.randperm(n, generator=generator) inside the "
+                     "epoch loop), not once before it")

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# What the submission may import besides the standard library (autograder.yml's `imports`
+# overrides it): the chain rule by hand, so no torch (and no autograd).
+IMPORTS = ("numpy",)
+
 
 @dataclass(frozen=True)
 class Settings:

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# What the submission may import besides the standard library (autograder.yml's `imports`
+# overrides it): the loops and im2col by hand, so no torch.nn.functional.
+IMPORTS = ("numpy",)
+
 
 @dataclass(frozen=True)
 class Settings:

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# What the submission may import besides the standard library (autograder.yml's `imports`
+# overrides it): the module part is a torch.nn.Module.
+IMPORTS = ("numpy", "torch")
+
 
 @dataclass(frozen=True)
 class Settings:

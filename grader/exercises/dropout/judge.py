@@ -142,18 +142,6 @@ def implied_gradient(out: np.ndarray, x: np.ndarray, dout: np.ndarray) -> np.nda
     return np.asarray(dout, dtype=np.float64) * (out.astype(np.float64) / x.astype(np.float64))
 
 
-def torch_dropout_message(uses: list[str], *, source_text: bool = False) -> str:
-    """What to fix when torch's dropout is used: ``uses`` are lines of the source (from
-    ``source.torch_dropout_uses``) or the names of torch functions the run recorded."""
-    said = ("dropout.py uses torch's own dropout, or reaches code in a way that cannot be "
-            "checked:\n  " + "\n  ".join(uses) + "\n" if source_text else
-            f"Dropout.forward called torch's own dropout ({', '.join(uses)}). ")
-    return (said + "This exercise asks you to write it by hand: draw a mask with "
-            "torch.rand(x.shape) >= self.p, multiply x by it and divide by 1 - self.p in training "
-            "mode; return x in eval mode. Do not use torch.nn.functional.dropout, torch.dropout "
-            "or torch.nn.Dropout (nor reach them through getattr, __dict__, eval or importlib).")
-
-
 # -- a small network around the student's Dropout ---------------------------------------------
 
 # nn.Sequential(nn.Linear(IN, HIDDEN), nn.ReLU(), Dropout(p), nn.Linear(HIDDEN, OUT)) on a batch

@@ -2,11 +2,10 @@
 
 The judge sends every input and seed; the probes call the student's module, run backward passes
 there (a ``cache`` or a ``torch.nn.Module`` cannot cross the sandbox) and send back arrays,
-type names, the warnings raised and the names of torch's own dropout functions that were called.
-The judge decides what any of it means. Nothing here is trusted: a submission can replace these
-functions, so the judge verifies every array against its own computation, uses type names,
-statuses, warnings and recorded calls only to fail a check (a confession), never to pass one,
-and reads the source itself for torch's dropout (``source.py``).
+type names and the warnings raised. The judge decides what any of it means. Nothing here is
+trusted: a submission can replace these functions, so the judge verifies every array against its
+own computation and uses type names, statuses and warnings only to fail a check (a
+confession), never to pass one.
 """
 
 from __future__ import annotations
@@ -63,27 +62,6 @@ def forward_many(module: ModuleType, xs: np.ndarray, p: float, *, seed: int) -> 
     return [_pair(module.dropout_forward(np.array(x), p, train=True, seed=seed))[1] for x in xs]
 
 
-@contextmanager
-def _recording_torch_dropout() -> Iterator[list[str]]:
-    """Names of torch dropout functions called inside the block, however they were reached
-    (``F.dropout``, ``torch.nn.Dropout``, ``torch.dropout``, ``torch.ops.aten.dropout``, an alias
-    imported at module level): a ``TorchFunctionMode`` sees every torch function call."""
-    from torch.overrides import TorchFunctionMode
-
-    calls: list[str] = []
-
-    class Recorder(TorchFunctionMode):
-        def __torch_function__(self, func, types, args=(), kwargs=None):
-            name = getattr(func, "__name__", None) or str(func)
-            if "dropout" in name.lower():
-                where = getattr(func, "__module__", None) or ""
-                calls.append(f"{where}.{name}" if where else name)
-            return func(*args, **(kwargs or {}))
-
-    with Recorder():
-        yield calls
-
-
 def _error_text(err: Exception, module: ModuleType) -> str:
     """``Type: message`` and the lines of the student's file in the traceback (no other file's
     frames: a student reads this)."""
@@ -131,37 +109,35 @@ def module_run(module: ModuleType, x: np.ndarray, p: float, *, train: bool, seed
     Returns ``{"is_module": bool, "built": type name, "out_type": type name, "out": array or None,
     "grad": d(sum(out * dout))/dx as an array or None, "grad_status": "ok" | "no dout" |
     "out does not require grad" | "shape differs" | "no gradient reached x",
-    "torch_dropout_calls": [names], "error": None or {"stage": "build" | "forward" |
-    "backward", "text": the exception}}``.
+    "error": None or {"stage": "build" | "forward" | "backward", "text": the exception}}``.
     """
     import torch
 
     layer = out = grad = None
     is_module, status, error = False, "no dout", None
-    with _recording_torch_dropout() as calls:
-        try:
-            with _stage("build", module):
-                layer = module.Dropout(p)
-                is_module = isinstance(layer, torch.nn.Module)
-            if is_module:
-                layer.train(train)
-                torch.manual_seed(seed)
-                xt = torch.tensor(np.asarray(x), requires_grad=requires_grad)
-                with _stage("forward", module):
-                    out = layer(xt)
-                if dout is not None:
-                    if not isinstance(out, torch.Tensor) or not out.requires_grad:
-                        status = "out does not require grad"
-                    elif tuple(out.shape) != tuple(xt.shape):
-                        status = "shape differs"
-                    else:
-                        with _stage("backward", module):
-                            (out * torch.as_tensor(np.asarray(dout), dtype=out.dtype)).sum() \
-                                .backward()
-                        status = "ok" if xt.grad is not None else "no gradient reached x"
-                        grad = None if xt.grad is None else xt.grad.detach().cpu().numpy()
-        except _Error as err:
-            error = {"stage": err.stage, "text": err.text}
+    try:
+        with _stage("build", module):
+            layer = module.Dropout(p)
+            is_module = isinstance(layer, torch.nn.Module)
+        if is_module:
+            layer.train(train)
+            torch.manual_seed(seed)
+            xt = torch.tensor(np.asarray(x), requires_grad=requires_grad)
+            with _stage("forward", module):
+                out = layer(xt)
+            if dout is not None:
+                if not isinstance(out, torch.Tensor) or not out.requires_grad:
+                    status = "out does not require grad"
+                elif tuple(out.shape) != tuple(xt.shape):
+                    status = "shape differs"
+                else:
+                    with _stage("backward", module):
+                        (out * torch.as_tensor(np.asarray(dout), dtype=out.dtype)).sum() \
+                            .backward()
+                    status = "ok" if xt.grad is not None else "no gradient reached x"
+                    grad = None if xt.grad is None else xt.grad.detach().cpu().numpy()
+    except _Error as err:
+        error = {"stage": err.stage, "text": err.text}
     return {
         "is_module": is_module,
         "built": type(layer).__name__,
@@ -169,7 +145,6 @@ def module_run(module: ModuleType, x: np.ndarray, p: float, *, train: bool, seed
         "out": out.detach().cpu().numpy() if isinstance(out, torch.Tensor) else None,
         "grad": grad,
         "grad_status": status,
-        "torch_dropout_calls": sorted(set(calls)),
         "error": error,
     }
 

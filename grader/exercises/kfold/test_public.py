@@ -235,3 +235,17 @@ def test_iterated_same_seed_same_result(student, seed):
     other, other_what = _iterated(student, 20, 5, 2, seed=seed + 1)
     if same_folds(first, other):
         fail(f"{what} and {other_what} gave the same folds: the seed must change the shuffles")
+
+
+@pytest.mark.points(1)
+@pytest.mark.gated_by(REAL_ITERATED)  # random index arrays differ too
+def test_iterated_without_a_seed_is_random(student):
+    """``seed=None`` is the default and allowed: two calls without a seed (one passing
+    ``seed=None``, one leaving it out) shuffle afresh, so they differ. 30 samples in 3 folds, 2
+    repeats: the same result twice by chance has probability about 1e-24."""
+    n, k, repeats = 30, 3, 2
+    first, what = _iterated(student, n, k, repeats, seed=None)
+    second, second_what = _iterated(student, n, k, repeats)
+    if same_folds(first, second):
+        fail(f"{what} and {second_what} gave the same folds: without a seed every call must "
+             f"shuffle afresh (np.random.default_rng(None) draws a new seed from the system)")

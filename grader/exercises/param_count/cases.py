@@ -37,7 +37,7 @@ SHAPE_PAIRS = [(28, 20, (3, 5), {}), (32, 17, 3, {"stride": (2, 1)}),
 # torch refuses each of these ("Kernel size can't be greater than actual input size").
 SHAPE_NON_POSITIVE = [(2, 2, 3, {"stride": 2}), (4, 10, 5, {}), (10, 10, 3, {"dilation": 5}),
                       (8, 3, (1, 4), {"dilation": (1, 2)})]
-MODELS = ["mlp", "cnn_with_batchnorm", "tied_autoencoder", "frozen_encoder"]
+MODELS = ["mlp", "cnn_with_batchnorm", "tied_autoencoder", "frozen_encoder", "temperature_classifier"]
 
 
 def _call(function: str):

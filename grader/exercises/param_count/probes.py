@@ -66,6 +66,19 @@ class LSTMClassifier(nn.Module):
         return self.head(out[:, -1])
 
 
+class TemperatureClassifier(nn.Module):
+    """Linear(16, 4) logits divided by a learnable temperature: a 0-d ``nn.Parameter`` (shape
+    ``()``, one number), as in calibrated classifiers and CLIP's logit scale."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.head = nn.Linear(16, 4)
+        self.temperature = nn.Parameter(torch.tensor(1.5))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(x) / self.temperature
+
+
 def _mlp() -> nn.Module:
     return nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(),
                          nn.Linear(32, 3))
@@ -112,6 +125,8 @@ BUILDERS: dict[str, Callable[[], nn.Module]] = {
     "shared_block": _shared_block,
     "partly_frozen_cnn": _partly_frozen_cnn,
     "transformer_layer": _transformer_layer,
+    # a 0-d parameter (issue 18)
+    "temperature_classifier": TemperatureClassifier,
 }
 
 
@@ -129,6 +144,8 @@ DESCRIPTIONS: dict[str, str] = {
     "shared_block": "one Linear(16, 16) applied twice, then Linear(16, 4)",
     "partly_frozen_cnn": "the BatchNorm CNN with its first Conv2d and BatchNorm2d frozen",
     "transformer_layer": "TransformerEncoderLayer(d_model=32, nhead=4, dim_feedforward=64)",
+    "temperature_classifier": "Linear(16, 4) whose logits are divided by a learnable "
+                              "temperature, a 0-d nn.Parameter (shape (), one number)",
 }
 
 

@@ -19,7 +19,8 @@ from grader.errors import StudentError
 from grader.exercises.param_count.oracle import (call_text, expect_count, expect_model_count,
                                                  expect_shape_pair, pair_type_problem, shape_of,
                                                  type_problem)
-from grader.expect import expect_raises, fail
+from grader.exercises.param_count.probes import DESCRIPTIONS
+from grader.expect import expect_raises, fail, short, type_name
 
 pytestmark = pytest.mark.visibility("visible")
 
@@ -215,3 +216,21 @@ def test_results_are_python_ints(student):
         raise errors[0]
     if problems:
         fail("; ".join(problems))
+
+
+@pytest.mark.points(1)
+def test_count_parameters_with_a_zero_dimensional_parameter(student):
+    """A learnable temperature is a 0-d parameter: shape ``()``, one number. The count is right,
+    and of the type the same function returns for a model without one (the type itself is "results
+    are python ints"' verdict, once): ``np.prod(())`` is the float 1.0, and a count built from it
+    turns into a float for this model only."""
+    name = "temperature_classifier"
+    _model(student, name)
+    call = "count_parameters(model)"
+    got = student.probe("count_model", name, False, _what=call)
+    plain = student.probe("count_model", "mlp", False, _what=call)
+    if type(got) is not type(plain):
+        fail(f"{call} returned {type_name(got)} {short(got)} for the model {name!r} "
+             f"({DESCRIPTIONS[name]}) but {type_name(plain)} for the model 'mlp': the type must "
+             f"not depend on the model (the contract: a Python int). A 0-d parameter has shape (), "
+             f"and np.prod(()) is the float 1.0: count with p.numel()")
