@@ -539,16 +539,11 @@ def _hidden_material(config: Config) -> tuple[list[Path], list[Path]]:
 
 
 def _judge_only(config: Config) -> list[Path]:
-    """The exercises' files that never ship to students (oracles, golden cases, calibration),
-    hidden checks aside: a worker under another uid that nothing else hides the checkout from
-    must not read them either. A student install has none (it ships without them, and without
-    the module that lists them)."""
-    try:
-        from grader.delivery.files import PACKAGE_DIR, judge_only
-    except ImportError:
-        return []
-    return [PACKAGE_DIR / rel for ex in config.ids for rel in judge_only(ex)
-            if not rel.endswith(".md")]
+    """The exercises' folders: their oracles, golden cases and calibration never ship to
+    students, and a worker under another uid that nothing else hides the checkout from must not
+    read them either. Workers import the engine from their own copy, never from these folders,
+    so the whole folder of each graded exercise goes root-only for the run."""
+    return [EXERCISES_DIR / ex for ex in config.ids if (EXERCISES_DIR / ex).is_dir()]
 
 
 def _bytecode_dirs() -> list[Path]:
