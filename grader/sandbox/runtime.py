@@ -45,7 +45,7 @@ from pathlib import Path
 from grader.config import DEFAULT_IMPORTS, EXERCISES_DIR, Config
 from grader.errors import GraderError
 from grader.probe_files import probe_files
-from grader.sandbox import cgroup, keyring, landlock, reaper, seccomp, view
+from grader.sandbox import cgroup, keyring, landlock, modes, reaper, seccomp, view
 from grader.sandbox.view import View
 
 # The engine the judge runs (the package's parent folder): the launcher comes from here.
@@ -164,7 +164,7 @@ class Runtime:
     views: tuple[tuple[str, View], ...] = ()  # (exercise, its view)
     devices: tuple[str, ...] = ()
     private: Path | None = None
-    restore: tuple[tuple[str, int], ...] = ()
+    restore: tuple[str, ...] = ()  # paths narrowed for this run (grader.sandbox.modes)
     cgroup_parent: Path | None = None  # where each worker's cgroup is made (memory: cgroup)
     memory_mb: int = 0  # the workers' memory cap (sandbox.memory_mb)
     max_tasks: int = 512  # pids.max of a worker's cgroup
@@ -210,11 +210,7 @@ class Runtime:
 
     def close(self) -> None:
         """Restore narrowed modes; remove the private copy and the engine copy."""
-        for path, mode in self.restore:
-            try:
-                os.chmod(path, mode)
-            except OSError:
-                pass
+        modes.restore(self.restore)
         for folder in self.private_dirs:
             reaper.remove_tree(folder)  # the engine copy is read-only: opened up first
 
@@ -256,10 +252,10 @@ def _complete(config: Config, made: dict, isolation: Isolation, notes: tuple[str
     dirs, files = _hidden_material(config)
     private = _private_copy(dirs, files)
     made["private"] = private
-    restore: tuple[tuple[str, int], ...] = ()
+    restore: tuple[str, ...] = ()
     if isolation.dropped and not (isolation.namespaces or isolation.landlock):
-        restore = _narrow_modes([*dirs, *files, *_judge_only(config), *_git_dirs(config),
-                                 *_bytecode_dirs()])
+        restore = modes.narrow([*dirs, *files, *_judge_only(config), *_git_dirs(config),
+                                *_bytecode_dirs()])
         made["restore"] = restore
         notes = (*notes, "sandbox: neither namespaces nor Landlock hide the checkout: the "
                  "references, hidden checks, their oracles, bytecode caches and .git are made "
@@ -568,16 +564,6 @@ def _private_copy(dirs: list[Path], files: list[Path]) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, dest)
     return private
-
-
-def _narrow_modes(paths: list[Path]) -> tuple[tuple[str, int], ...]:
-    """Make ``paths`` root-only; return their former modes to restore."""
-    restore = []
-    for path in paths:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        path.chmod(mode & ~0o077)
-        restore.append((str(path), mode))
-    return tuple(restore)
 
 
 @dataclass
