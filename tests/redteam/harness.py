@@ -72,6 +72,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
+INTAKE_DIR = Path(__file__).resolve().parent / "intake"
 ATTACKS_DIR = HERE / "attacks"
 TABLE = HERE / "attacks.yml"
 REAPER = HERE / "reaper.py"
@@ -824,7 +825,12 @@ class Session:
             # so a run beside it (another lane, tests/test_bad_submissions.py) is not taken for
             # this attack's leftover, nor this attack's for theirs
             folder = REPO / attack.source
-            files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+            if folder.parent == INTAKE_DIR:  # the intake's bombs are made, not kept
+                from tests.redteam.intake.make import files as intake_files
+
+                files = intake_files(folder.name)
+            else:
+                files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
             return own_markers(files, attack.markers, values["MARKER"])
         text = attack.file.read_text()
         text = text.replace("# {{LIB}}", LIB.read_text())

@@ -1,1 +1,0 @@
-# kfold: not implemented; the attack is the other file of this submission
