@@ -331,8 +331,10 @@ def student_notices(notices: Sequence[str], config: Config) -> tuple[str, ...]:
         if not notice.startswith("sandbox:"):
             out.append(notice)
         elif notice.startswith(("sandbox: not enforced:", "sandbox: each worker has",
-                                "sandbox: memory:")):
-            continue  # the filter, the keyring and the memory cap: nothing a student acts on
+                                "sandbox: memory:", "sandbox: each worker sees only")):
+            # the filter, the keyring, the memory cap: nothing a student acts on; the import
+            # rule is said where it matters, by the refusal of an import it does not allow
+            continue
         elif notice.startswith("sandbox: WARNING: workers may read") and config.solutions is None:
             continue
         elif notice.startswith("sandbox: workers run"):

@@ -7,6 +7,7 @@ kernel), the references of the other exercises, and an exercise added in a test 
 from __future__ import annotations
 
 import importlib.metadata
+import io
 import json
 import re
 import shutil
@@ -16,6 +17,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -137,7 +139,14 @@ def test_each_zip_carries_the_engine_its_checks_and_no_dlgrade_to_install(bundle
         for name, blob in data.items():  # nothing pickled (otter would unpickle it)
             assert not name.endswith((".pkl", ".pickle", ".dill")), name
             assert not blob.startswith(b"\x80"), f"{name} looks like a pickle"
-            blob.decode("utf-8")
+            if name.endswith(".npz"):  # golden data: arrays only, read with allow_pickle=False
+                with zipfile.ZipFile(io.BytesIO(blob)) as npz:
+                    assert all(n.endswith((".npy", ".json")) for n in npz.namelist()), name
+                    for member in npz.namelist():
+                        if member.endswith(".npy"):
+                            np.load(io.BytesIO(npz.read(member)), allow_pickle=False)
+            else:
+                blob.decode("utf-8")
         assert data[f"files/solutions/{ex}.py"] == (SOLUTIONS / f"{ex}.py").read_bytes()
         # nothing of dlgrade from an index: public packages only, pinned
         requirements = public_requirements(bundle)
