@@ -152,6 +152,9 @@ and its slips with yours; `dlgrade selftest {id}` passes at each step that keeps
 | points, time limits, settings | `autograder.yml`, `exercises: {id}:` |
 | framework tests, slips | `tests/exercises/test_{id}.py`, `tests/submissions/{id}/*.mutation` |
 
+To have a report name a likely slip ("This pattern of failures usually means: ..."), describe
+the slips in `slips.yml` here (docs/grader-strength.md) and record them: `dlgrade slips {id}`.
+
 ## Checks
 
 | check | visibility | points | what it judges |
