@@ -40,7 +40,9 @@ def main(argv: list[str]) -> int:
     answers = os.fdopen(spec["answer_fd"], "wb", buffering=0)
     rule = spec.get("imports")
     if isinstance(rule, dict):
-        sys.meta_path.insert(0, ImportRule(rule))
+        hook = ImportRule(rule)
+        sys.meta_path.insert(0, hook)
+        importlib.util.find_spec = hook.guard_find_spec(importlib.util.find_spec)
     module, hello = _import(spec["exercise"], spec["module"])
     _send(answers, hello)
     if module is None:
@@ -60,9 +62,9 @@ class ImportRule:
     (``rule["blocked"]``, top-level names): an import of one raises ``ModuleNotFoundError``
     with the sentence of :func:`refusal`, however it is spelled (``import``, ``__import__``,
     ``importlib.import_module``, ``pydoc.locate``). A question is not an import:
-    ``importlib.util.find_spec`` gets the import system's own answer (``None`` where the view
-    has no such package), as libraries that look for optional packages expect (torch's
-    ``_dynamo`` asks for pandas)."""
+    ``importlib.util.find_spec`` (see :meth:`guard_find_spec`) answers ``None`` for a refused
+    package, as libraries that look for optional packages expect (torch asks for dill, its
+    ``_dynamo`` for pandas)."""
 
     def __init__(self, rule: dict) -> None:
         self.exercise = str(rule.get("exercise", "this exercise"))
@@ -77,6 +79,20 @@ class ImportRule:
 
     def invalidate_caches(self) -> None:
         pass
+
+    def guard_find_spec(self, find_spec: Any) -> Any:
+        """``importlib.util.find_spec`` answering ``None`` for a refused package, as it does
+        where the view holds none. Where the view is Landlock's alone, the package folders stay
+        listed (Landlock refuses to read them, not to see their names), so the import system
+        would find a spec: torch asks for dill that way, then imports it."""
+
+        def guarded(name: str, package: str | None = None) -> Any:
+            full = importlib.util.resolve_name(name, package) if name.startswith(".") else name
+            if full.partition(".")[0] in self.blocked:
+                return None
+            return find_spec(name, package)
+
+        return guarded
 
 
 def _importing() -> bool:
