@@ -9,7 +9,7 @@
 # Five lanes, balanced by measured durations (seconds, four lanes beside each other on 2 cores,
 # before issue 19): the autoencoder's file 560 and the bundles 145; the other exercises 740;
 # batches, otter and --jobs 430; the rest 830. The fifth is the whole red team (issue 19: CI
-# runs every attack, as root and as a normal user, strict), two attacks at a time a mode: 80
+# runs every attack, as root and as a normal user, strict), two attacks at a time a mode: 86
 # attacks a mode, 340-370 s a mode for 76 of them on a loaded machine (the table of
 # docs/security.md), about 7.5 min for both modes alone on quiet 2 cores by the first round's
 # figures, so that it ends with the others (about 14 min beside them: an estimate; the suite
