@@ -2,7 +2,7 @@
 # the history holds tensors (written from tests/submissions/autoencoder/ok_functional, another style than the reference)
 """A correct autoencoder in a functional style: each half holds its own nn.Parameters (weights
 registered before biases) and computes F.linear by hand; training with plain index loops, a
-numpy generator for the shuffling and the mean of the batch means as the epoch's loss."""
+numpy generator for the shuffling and the epoch's loss from (batch loss, rows) pairs."""
 
 from __future__ import annotations
 
@@ -77,6 +77,7 @@ def train_autoencoder(model, X, *, epochs, batch_size, lr, noise_std=0.0, l1_wei
             opt.zero_grad()
             loss.backward()
             opt.step()
-            batch_losses.append(loss.detach())
-        history.append(sum(batch_losses) / len(batch_losses))
+            batch_losses.append((loss.detach(), len(clean)))
+        history.append(sum(loss * rows for loss, rows in batch_losses)
+                       / sum(rows for _, rows in batch_losses))
     return history

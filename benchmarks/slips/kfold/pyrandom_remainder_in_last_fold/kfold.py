@@ -1,10 +1,10 @@
-# expect: seed_ignored
-# the shuffle uses torch's global generator, not the seed (written from tests/submissions/kfold/ok_torch_generator, another style than the reference)
-"""Correct, with a torch generator instead of numpy's: torch.randperm shuffles, boolean masks
-pick the samples, the indices go back as int64 numpy arrays."""
+# expect: remainder_in_last_fold
+# the whole remainder goes to the last fold (written from tests/submissions/kfold/ok_python_random, another style than the reference)
+"""K-fold with Python's random module: random.Random shuffles a list, boolean masks pick the samples."""
+
+import random
 
 import numpy as np
-import torch
 
 
 def _count(value, name):
@@ -17,33 +17,31 @@ def _count(value, name):
     return value
 
 
-def _generator(seed):
-    g = torch.Generator()
-    if seed is None:
-        g.seed()
-    else:
-        g.manual_seed(int(seed))
-    return g
-
-
 def _split(order, k):
-    n = order.numel()
-    sizes = [n // k + (i < n % k) for i in range(k)]
+    n = len(order)
+    sizes = [n // k] * k
+    sizes[-1] += n % k
     pairs, start = [], 0
     for size in sizes:
-        mask = torch.zeros(n, dtype=torch.bool)
+        mask = np.zeros(n, dtype=bool)
         mask[order[start:start + size]] = True
         start += size
-        pairs.append((np.flatnonzero(~mask.numpy()).astype(np.int64),
-                      np.flatnonzero(mask.numpy()).astype(np.int64)))
+        pairs.append((np.flatnonzero(~mask).astype(np.int64),
+                      np.flatnonzero(mask).astype(np.int64)))
     return pairs
+
+
+def _shuffled(n, rng):
+    order = list(range(n))
+    rng.shuffle(order)
+    return order
 
 
 def kfold_indices(n_samples, k, *, shuffle=False, seed=None):
     n, k = _count(n_samples, "n_samples"), _count(k, "k")
     if k < 2 or k > n:
         raise ValueError("need 2 <= k <= n_samples")
-    order = torch.randperm(n) if shuffle else torch.arange(n)
+    order = _shuffled(n, random.Random(seed)) if shuffle else list(range(n))
     return _split(order, k)
 
 
@@ -52,5 +50,5 @@ def iterated_kfold_indices(n_samples, k, repeats, *, seed=None):
                      _count(repeats, "repeats"))
     if k < 2 or k > n or repeats < 1:
         raise ValueError("need 2 <= k <= n_samples and repeats >= 1")
-    g = _generator(seed)
-    return [pair for _ in range(repeats) for pair in _split(torch.randperm(n, generator=g), k)]
+    rng = random.Random(seed)
+    return [pair for _ in range(repeats) for pair in _split(_shuffled(n, rng), k)]
