@@ -13,6 +13,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
+from grader.exercises.param_count.counts import model_counts
 from grader.exercises.param_count.oracle import call_text
 from grader.exercises.param_count.probes import build_model
 from grader.golden import Case
@@ -53,16 +54,13 @@ def _call(function: str):
 
 
 def _model(ref: ModuleType, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The judge's counts for the model (right and usual wrong ones), with "all" and "trainable"
+    from the reference's ``count_parameters``."""
+    counts = model_counts(inputs["name"])
     model = build_model(inputs["name"])
-    params = list(model.parameters())
-    return {
-        "all": int(ref.count_parameters(model)),
-        "trainable": int(ref.count_parameters(model, trainable_only=True)),
-        "frozen": sum(p.numel() for p in params if not p.requires_grad),
-        "state_dict": sum(t.numel() for t in model.state_dict().values()),
-        "duplicates": sum(p.numel() for _, p in model.named_parameters(remove_duplicate=False)),
-        "no_bias": sum(p.numel() for n, p in model.named_parameters() if not n.endswith("bias")),
-    }
+    counts["all"] = int(ref.count_parameters(model))
+    counts["trainable"] = int(ref.count_parameters(model, trainable_only=True))
+    return counts
 
 
 def _cases(group: str, function: str, calls: list[tuple[tuple, dict]]) -> list[Case]:
