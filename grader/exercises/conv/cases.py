@@ -9,14 +9,14 @@ tables too.
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from grader.golden import Case
+from grader.exercises.conv.ops import FLIPS
+from grader.golden import Case, case_rng
 
 # ---------------------------------------------------------------- configurations
 
@@ -162,10 +162,6 @@ TIE_CASES = [
 ]
 
 POOLS = ("max_pool2d", "avg_pool2d")
-INPUTS = {"conv2d": ("x", "w", "b"), "max_pool2d": ("x",), "avg_pool2d": ("x",)}
-# The kernel flips whose outputs the golden data also holds, so that the forward checks can say
-# "this looks like a flipped kernel": key -> axes of w that are reversed.
-FLIPS = {"flipped_both": (2, 3), "flipped_rows": (2,), "flipped_cols": (3,)}
 
 
 def tie_inputs(rng: np.random.Generator, case: PoolCase) -> dict:
@@ -175,11 +171,6 @@ def tie_inputs(rng: np.random.Generator, case: PoolCase) -> dict:
     x[:, :, 0, :] = 1.0
     x[:, :, 1, :] = 1.0
     return {"x": x}
-
-
-def _rng(name: str) -> np.random.Generator:
-    """A generator per case (its name's CRC): adding a case changes no other case's inputs."""
-    return np.random.default_rng([zlib.crc32(name.encode()), 2026])
 
 
 # ---------------------------------------------------------------- golden data
@@ -229,7 +220,7 @@ def _without_hints(ref: ModuleType, inputs: dict[str, Any]) -> dict[str, Any]:
 
 def _conv_case(name: str, case: ConvCase, *, compute=_with_hints, backward: bool = False,
                inputs: dict | None = None) -> Case:
-    rng = _rng(name)
+    rng = case_rng(name)
     values = dict(inputs) if inputs is not None else case.inputs(rng)
     values.update(case.options)
     if backward:
@@ -241,7 +232,7 @@ def _conv_case(name: str, case: ConvCase, *, compute=_with_hints, backward: bool
 
 
 def _pool_case(name: str, layer: str, case: PoolCase, inputs: dict | None = None) -> Case:
-    rng = _rng(name)
+    rng = case_rng(name)
     values = dict(inputs) if inputs is not None else case.inputs(rng)
     values.update(case.options)
     s = case.stride or case.kernel_size
@@ -263,16 +254,16 @@ def golden_cases() -> list[Case]:
     ``backward/<id>``, ``<pool>/<id>`` and ``ties/<id>`` (max pooling on tied values)."""
     lecture = {"x": np.array(LECTURE_IMAGE, dtype=np.float64)[None, None],
                "w": np.array(LECTURE_KERNEL, dtype=np.float64)[None, None], "b": np.zeros(1)}
-    channels = CHANNEL_CASE.inputs(_rng("channels"))
+    channels = CHANNEL_CASE.inputs(case_rng("channels"))
     channels["b"] = np.zeros(CHANNEL_CASE.w[0])
     cases = [_conv_case("lecture", ConvCase((1, 1, 5, 5), (1, 1, 3, 3)), inputs=lecture),
              _conv_case("channels", CHANNEL_CASE, inputs=channels),
              _conv_case("speed", SPEED_CASE, compute=_sampled,
-                        inputs=speed_inputs(_rng("speed")))]
+                        inputs=speed_inputs(case_rng("speed")))]
     cases += [_conv_case(f"forward/{c.id}", c) for c in FORWARD_CASES]
     cases += [_conv_case(f"backward/{c.id}", c, compute=_without_hints, backward=True)
               for c in BACKWARD_CASES]
     cases += [_pool_case(f"{layer}/{c.id}", layer, c) for layer in POOLS for c in POOL_CASES]
     cases += [_pool_case(f"ties/{c.id}", "max_pool2d", c,
-                         inputs=tie_inputs(_rng(f"ties/{c.id}"), c)) for c in TIE_CASES]
+                         inputs=tie_inputs(case_rng(f"ties/{c.id}"), c)) for c in TIE_CASES]
     return cases

@@ -25,6 +25,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 LAYERS = ("conv2d", "max_pool2d", "avg_pool2d")
+# The kernel flips whose outputs the golden data (cases.py) and ``expected`` also hold, so that the
+# forward checks can say "this looks like a flipped kernel": key -> axes of w that are reversed.
 FLIPS = {"flipped_both": (2, 3), "flipped_rows": (2,), "flipped_cols": (3,)}
 
 
