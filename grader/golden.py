@@ -23,6 +23,7 @@ import io
 import json
 import math
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,12 @@ class Case:
     inputs: Mapping[str, Any]
     compute: Callable[[ModuleType, Mapping[str, Any]], Mapping[str, Any]]
     store: bool = True
+
+
+def case_rng(name: str) -> np.random.Generator:
+    """A seeded generator for the case ``name`` (its name's CRC), for a ``cases.py`` to draw the
+    case's inputs from: adding a case changes no other case's inputs."""
+    return np.random.default_rng([zlib.crc32(name.encode()), 2026])
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ taken of must be the layer's). ``dlgrade release`` writes them to ``golden.npz``
 
 from __future__ import annotations
 
-import zlib
 from types import ModuleType
 from typing import Any
 
@@ -17,7 +16,7 @@ import numpy as np
 
 from grader.exercises.backprop import oracle
 from grader.exercises.backprop.validate import H
-from grader.golden import Case
+from grader.golden import Case, case_rng
 from grader.numgrad import perturbations, random_upstream
 
 # Non-square everywhere (N, D, M all different, so a transposed gradient has the wrong shape) and a
@@ -38,11 +37,6 @@ LARGE_SIGMOID = np.array([[-1000.0, -700.0, -40.0, 0.0, 40.0, 700.0, 1000.0]])
 
 def shape_id(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape))
-
-
-def _rng(name: str) -> np.random.Generator:
-    """A generator per case (its name's CRC): adding a case changes no other case's inputs."""
-    return np.random.default_rng([zlib.crc32(name.encode()), 2026])
 
 
 # Where a sigmoid's stable form switches branches (at 0), and where a slip in the switch shows:
@@ -122,34 +116,35 @@ def golden_cases() -> list[Case]:
     cases = []
     for n, d, m in AFFINE_SHAPES:
         name = f"affine/{shape_id((n, d, m))}"
-        x, w, b, dout = oracle.affine_case(_rng(name), n, d, m)
+        x, w, b, dout = oracle.affine_case(case_rng(name), n, d, m)
         cases.append(Case(name, {"x": x, "w": w, "b": b, "dout": dout}, _affine))
     for kind in ("relu", "sigmoid"):
         for shape in ELEMENTWISE_SHAPES:
             name = f"{kind}/{shape_id(shape)}"
-            x, dout = _elementwise_case(_rng(name), kind, shape)
+            x, dout = _elementwise_case(case_rng(name), kind, shape)
             cases.append(Case(name, {"x": x, "dout": dout}, _elementwise(kind)))
-    x, dout = oracle.relu_case_with_zeros(_rng("relu/zeros"), RELU_ZEROS_SHAPE)
+    x, dout = oracle.relu_case_with_zeros(case_rng("relu/zeros"), RELU_ZEROS_SHAPE)
     cases.append(Case("relu/zeros", {"x": x, "dout": dout}, _elementwise("relu", False)))
-    dout = random_upstream(LARGE_SIGMOID.shape, _rng("sigmoid/large"))
+    dout = random_upstream(LARGE_SIGMOID.shape, case_rng("sigmoid/large"))
     cases.append(Case("sigmoid/large", {"x": LARGE_SIGMOID.copy(), "dout": dout},
                       _elementwise("sigmoid", False)))
     for n, c in SOFTMAX_SHAPES:
         name = f"softmax/{shape_id((n, c))}"
-        scores, y = oracle.softmax_case(_rng(name), n, c)
+        scores, y = oracle.softmax_case(case_rng(name), n, c)
         cases.append(Case(name, {"scores": scores, "y": y}, _softmax()))
     cases.append(Case("softmax/large", {"scores": LARGE_SCORES.copy(), "y": LARGE_SCORES_Y.copy()},
                       _softmax(False)))
     for layers, sizes in MLP_SIZES.items():
         for reg, suffix in ((0.0, ""), (MLP_REG, ",reg")):
             name = f"mlp/L={layers}{suffix}"
-            cases.append(Case(name, _mlp_inputs(_rng(name), sizes, 7, reg), _mlp))
+            cases.append(Case(name, _mlp_inputs(case_rng(name), sizes, 7, reg), _mlp))
     sizes, n, reg = NUMERICAL_MLP
-    params, X, y = oracle.network_case(_rng("mlp/numerical"), sizes, n, reg)
+    params, X, y = oracle.network_case(case_rng("mlp/numerical"), sizes, n, reg)
     cases.append(Case("mlp/numerical", {"params": params, "X": X, "y": y, "reg": reg}, _mlp))
     # Tiny weights give scores ~1e-6, so every class is equally likely: loss = log(10) +- 1e-5.
-    cases.append(Case("mlp/log_c", _mlp_inputs(_rng("mlp/log_c"), [5, 8, 10], 20, 0.0, 1e-3),
+    cases.append(Case("mlp/log_c", _mlp_inputs(case_rng("mlp/log_c"), [5, 8, 10], 20, 0.0, 1e-3),
                       _mlp))
     # Weights of std 20: scores of several hundreds.
-    cases.append(Case("mlp/large", _mlp_inputs(_rng("mlp/large"), [4, 6, 3], 5, 0.0, 20.0), _mlp))
+    cases.append(Case("mlp/large", _mlp_inputs(case_rng("mlp/large"), [4, 6, 3], 5, 0.0, 20.0),
+                      _mlp))
     return cases
