@@ -32,7 +32,7 @@ OK, CONDITION_FAILED, CANNOT_RUN, GRADER_FAILED = 0, 1, 2, 3
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from grader.runner import interrupts
+    from grader.interrupts import interrupts
 
     parser = _parser()
     args = parser.parse_args(argv)

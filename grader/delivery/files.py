@@ -64,6 +64,7 @@ ENGINE_WHY = {
     "numgrad.py": "numerical gradients of your own code", "golden.py": "reads golden data",
     "fixtures.py": "what the checks are given", "plugin.py": "runs the checks (pytest plugin)",
     "runner.py": "grades a submission", "results.py": "the results table and files",
+    "interrupts.py": "stops a run cleanly on Ctrl-C, SIGTERM or SIGHUP",
     "tamper.py": "refuses code that reaches into the grader", "data.py": "data sets the checks use",
     "delivery/intake.py": "takes a submission (folder, zip, notebook, near-miss names)",
 }
