@@ -141,11 +141,6 @@ def outcome_of(report: Report) -> dict:
             "seconds": round(report.seconds, 2)}
 
 
-def flags_of(report: Report) -> list[str]:
-    """What an instructor should look at (see :func:`exercise_flags`), all exercises."""
-    return [f for ex in report.exercises for f in exercise_flags(report).get(ex, [])]
-
-
 def exercise_flags(report: Report) -> dict[str, list[str]]:
     """Per exercise: ``missing kfold.py`` (no usable file: every check of the exercise shows
     the intake's reason), ``timed out (kfold)`` (a check's message says a time limit or budget
