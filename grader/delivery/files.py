@@ -238,15 +238,6 @@ def engine_files(*, hidden: bool, exercises: Sequence[str]) -> Iterator[Entry]:
         yield Entry(f"grader/{rel}", (PACKAGE_DIR / rel).read_bytes(), 0o644, why)
 
 
-def judge_only(exercise: str) -> list[str]:
-    """The files of ``grader/exercises/<id>/`` that never reach a student (hidden checks, their
-    oracles, maintainer files): what a grading server must keep from submitted code."""
-    public = set(select((exercise,), hidden=False))
-    folder = PACKAGE_DIR / "exercises" / exercise
-    return sorted(_rel(p) for p in folder.rglob("*")
-                  if p.is_file() and "__pycache__" not in p.parts and _rel(p) not in public)
-
-
 def stubs(config: Config, exercises: Sequence[str]) -> Iterator[Entry]:
     """``assignments/<id>.py``: generated from the references when the config has them (so a
     stale stub is never shipped), else the config's assignments folder as it is."""
