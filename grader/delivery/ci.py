@@ -14,12 +14,11 @@ import math
 from pathlib import Path
 
 from grader.config import Config
-from grader.delivery.files import pinned
+from grader.delivery.files import TORCH_INDEX, pinned
 from grader.results import write_atomic
 from grader.runner import list_checks
 
-INSTALL = ("pip install --index-url https://download.pytorch.org/whl/cpu {torch} && "
-           "pip install .")
+INSTALL = f"pip install --index-url {TORCH_INDEX} {{torch}} && pip install ."
 
 WORKFLOW = """# Made by `dlgrade init-ci`: grades assignments/ with the public checks on every push.
 name: dlgrade

@@ -40,6 +40,9 @@ HIDDEN_CHECK = re.compile(r"test_hidden.*\.py$")
 # A fixed date makes the same inputs give the same zip bytes (zip cannot store 1970).
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)
 MANIFEST = "MANIFEST"
+# torch's CPU builds, on PyTorch's own index: a plain torch from PyPI is gigabytes of CUDA
+TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+BUILTIN_CONFIG = "grader/default_config.yml"
 
 # What the shipped commands start from: the command line (whose `check` and `grade` run the
 # runner), and the worker, which the sandbox starts by name (``python -I -c "from
@@ -282,6 +285,15 @@ def config_text(config: Config, exercises: Sequence[str], *, solutions: str | No
     for ex, points in (hidden_points or {}).items():
         raw["exercises"][ex]["hidden_points"] = round(points, 4)
     return header + yaml.safe_dump(raw, sort_keys=False, width=100)
+
+
+def builtin_config(config: Config, exercises: Sequence[str], *, header: str, why: str,
+                   hidden_points: dict[str, float] | None = None) -> Entry:
+    """``grader/default_config.yml``, the config the shipped engine falls back on where no
+    autograder.yml is found: :func:`config_text` of ``exercises``, naming no folder."""
+    text = config_text(config, exercises, solutions=None, assignments=None,
+                       hidden_points=hidden_points, header=header)
+    return Entry(BUILTIN_CONFIG, text.encode(), 0o644, why)
 
 
 def requirements() -> list[str]:

@@ -19,11 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from grader.config import Config
-from grader.delivery.files import (Entry, config_text, engine_files, pinned, references,
-                                   requirements, write_zip)
+from grader.delivery.files import (TORCH_INDEX, Entry, builtin_config, config_text,
+                                   engine_files, pinned, references, requirements, write_zip)
 
 VENV = "/opt/dlgrade-venv"
-TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 HEADER = "# dlgrade configuration of this Gradescope autograder (made by dlgrade bundle gradescope)\n"
 MANIFEST_HEADER = """dlgrade Gradescope autograder: every file in this zip, and why it is here.
 For the grading server only, never for students: it holds the reference solutions, the hidden
@@ -122,10 +121,9 @@ def build_gradescope_zip(config: Config, out: Path, *,
         setup, run = setup.replace(key, value), run.replace(key, value)
     bundle_config = config_text(config, ids, solutions="solutions", assignments=None,
                                 header=HEADER)
-    builtin = config_text(config, ids, solutions=None, assignments=None, header=HEADER)
     entries = list(engine_files(hidden=True, exercises=ids))
-    entries += [Entry("grader/default_config.yml", builtin.encode(), 0o644,
-                      "engine: the built-in configuration"),
+    entries += [builtin_config(config, ids, header=HEADER,
+                               why="engine: the built-in configuration"),
                 Entry("setup.sh", setup.encode(), 0o755,
                       "Gradescope runs it once: the virtual environment, file modes"),
                 Entry("run_autograder", run.encode(), 0o755,

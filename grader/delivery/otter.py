@@ -47,8 +47,8 @@ from pathlib import Path
 from typing import Any
 
 from grader.config import Config, load_config
-from grader.delivery.files import (Entry, add_manifest, config_text, engine_files, pinned,
-                                   references, requirements)
+from grader.delivery.files import (TORCH_INDEX, add_manifest, builtin_config, config_text,
+                                   engine_files, pinned, references, requirements)
 from grader.errors import GraderError
 
 HEADER = "# dlgrade configuration of this otter autograder (made by dlgrade bundle otter)\n"
@@ -122,11 +122,9 @@ def _build_one(config: Config, ex: str, checks: list[Any], reference: bytes, zip
         (stage / "solutions" / f"{ex}.py").write_bytes(reference)
         (stage / "autograder.yml").write_text(
             config_text(config, (ex,), solutions="solutions", assignments=None, header=HEADER))
-        builtin = config_text(config, (ex,), solutions=None, assignments=None, header=HEADER)
-        engine = [*(e for e in engine_files(hidden=True, exercises=(ex,))
-                    if e.name != "grader/default_config.yml"),
-                  Entry("grader/default_config.yml", builtin.encode(), 0o644,
-                        "engine: the built-in configuration (this exercise)")]
+        engine = [*engine_files(hidden=True, exercises=(ex,)),
+                  builtin_config(config, (ex,), header=HEADER,
+                                 why="engine: the built-in configuration (this exercise)")]
         for entry in engine:
             (stage / entry.name).parent.mkdir(parents=True, exist_ok=True)
             (stage / entry.name).write_bytes(entry.data)
@@ -152,9 +150,6 @@ def _build_one(config: Config, ex: str, checks: list[Any], reference: bytes, zip
         add_manifest(partial, MANIFEST_HEADER, why, "otter's own file")
         partial.replace(zip_path)
     return zip_path
-
-
-TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 
 
 def requirements_text() -> str:

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from grader.config import Config
-from grader.delivery.files import (Entry, config_text, engine_files, pinned, pyproject,
-                                   stubs, write_zip)
+from grader.delivery.files import (TORCH_INDEX, Entry, builtin_config, config_text,
+                                   engine_files, pinned, pyproject, stubs, write_zip)
 from grader.errors import GraderError
 from grader.runner import list_checks
 
@@ -54,11 +54,12 @@ def build_student_zip(config: Config, out: Path, *, exercises: Sequence[str] | N
     hidden = hidden_points(config, ids)
     student_config = config_text(config, ids, solutions=None, assignments="assignments",
                                  hidden_points=hidden, header=HEADER)
-    builtin = config_text(config, ids, solutions=None, assignments=None, hidden_points=hidden,
-                          header=HEADER + "# Built in: used when no autograder.yml is found.\n")
     entries = list(engine_files(hidden=False, exercises=ids))
-    entries += [Entry("grader/default_config.yml", builtin.encode(), 0o644,
-                      "engine: the built-in configuration (no autograder.yml found)"),
+    entries += [builtin_config(config, ids, hidden_points=hidden,
+                               header=HEADER + "# Built in: used when no autograder.yml is "
+                                               "found.\n",
+                               why="engine: the built-in configuration (no autograder.yml "
+                                   "found)"),
                 Entry("autograder.yml", student_config.encode(), 0o644,
                       "the configuration: the exercises, their points, the public checks' share"),
                 Entry("pyproject.toml", pyproject("dlgrade", "dlgrade: public checks for "
@@ -128,7 +129,7 @@ You need Python 3.11 or newer. `{zip_name}` unpacks into one folder, `{top}/`; g
 ```sh
 cd {top}
 python3 -m venv .venv && . .venv/bin/activate
-pip install "{torch}" --index-url https://download.pytorch.org/whl/cpu \\
+pip install "{torch}" --index-url {TORCH_INDEX} \\
   || pip install "{torch}"    # where the CPU index has no build for your machine
 pip install .
 ```
