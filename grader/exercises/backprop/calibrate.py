@@ -6,7 +6,7 @@ oracles as the checks, and reports one :class:`Measurement` per threshold:
 - held-out spiral accuracy of ``train_mlp`` for the public budget (``hidden_sizes``) and the hidden
   one (``deep_hidden_sizes``), against ``settings.min_accuracy``;
 - the worst element-wise relative error of every gradient check (numerical and torch), against
-  its tolerance in ``test_public.py``: how far the reference stays from a false failure.
+  its tolerance in ``validate.py``: how far the reference stays from a false failure.
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ from grader.calibration import Measurement
 from grader.exercises.backprop import oracle, probes, validate
 from grader.exercises.backprop.cases import (AFFINE_SHAPES, ELEMENTWISE_SHAPES, MLP_SIZES,
                                              RELU_ZEROS_SHAPE, SOFTMAX_SHAPES)
-from grader.exercises.backprop.test_public import HE_SIZES, TOL_LAYER, TOL_NETWORK
-from grader.exercises.backprop.validate import H
 from grader.exercises.backprop.training import spiral_accuracy
+from grader.exercises.backprop.validate import H, HE_SIZES, TOL_LAYER, TOL_NETWORK
 from grader.numgrad import (gradient_from_outputs, gradient_from_values, perturbations,
                             worst_relative_error)
 

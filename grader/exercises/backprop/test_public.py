@@ -11,7 +11,8 @@ alongside a right forward. Every tolerance test is NaN-safe (``not (err <= tol)`
 grader.numgrad / grader.expect; a non-finite numerical gradient fails with its own message).
 
 Tolerances (relative error per element, ``|a - b| / max(1e-8, |a| + |b|)``, see grader.numgrad),
-measured with ``dlgrade calibrate backprop --seeds 50`` (the reference's worst over 50 seeds):
+measured with ``dlgrade calibrate backprop --seeds 50`` (the reference's worst over 50 seeds),
+set in ``validate.py``:
 - ``TOL_LAYER = 1e-7`` for single layers in float64 with h = 1e-5 (the usual verdict): worst
   1.5e-9 (affine), 4.4e-10 (sigmoid), 1.5e-9 (softmax), 3.3e-12 (ReLU): margin 65x or more; against
   torch the worst is 1.6e-12. A real bug gives errors > 1e-2.
@@ -33,6 +34,7 @@ import pytest
 from grader import golden
 from grader.exercises.backprop import validate
 from grader.exercises.backprop.training import expect_spiral_accuracy, held_out_seed
+from grader.exercises.backprop.validate import HE_SIZES, TOL_LAYER, TOL_NETWORK
 from grader.expect import expect_array, expect_close, expect_type, fail
 from grader.numgrad import (expect_gradient, gradient_from_outputs, gradient_from_values,
                             perturbations)
@@ -41,15 +43,10 @@ pytestmark = pytest.mark.visibility("visible")
 
 GOLDEN = golden.load("backprop")
 H = validate.H  # finite-difference step (design.md: about 1e-5 in float64)
-TOL_LAYER = 1e-7  # single layers; reference's worst 1.5e-9 over 50 seeds (module doc)
-TOL_NETWORK = 1e-5  # whole networks (kinks avoided); reference's worst 7.0e-8
 AFFINE = GOLDEN.names("affine/")  # N x D x M: non-square, and a batch of one
 RELU = [n for n in GOLDEN.names("relu/") if n != "zeros"]
 SIGMOID = [n for n in GOLDEN.names("sigmoid/") if n != "large"]
 SOFTMAX = [n for n in GOLDEN.names("softmax/") if n != "large"]
-# The initialisation check's widths: layers of 16384, 32768 and 5120 weights, large enough for a
-# tight statistical bound (validate.HE_TOLERANCE).
-HE_SIZES = [64, 256, 128, 40]
 
 
 def _numerical_check(student, name: str, args: list, wrt: int, dout: np.ndarray | None,

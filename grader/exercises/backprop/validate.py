@@ -15,6 +15,10 @@ from grader.expect import expect_array, expect_close, expect_type, fail, short, 
 from grader.numgrad import expect_gradient, relative_error
 
 H = 1e-5  # finite-difference step of the numerical checks (design.md: about 1e-5 in float64)
+# The gradient checks' tolerances (relative error per element), measured with `dlgrade calibrate
+# backprop` (test_public.py's docstring says how).
+TOL_LAYER = 1e-7  # single layers; reference's worst 1.5e-9 over 50 seeds
+TOL_NETWORK = 1e-5  # whole networks (kinks avoided); reference's worst 7.0e-8
 
 
 def count_layers(params: dict[str, Any]) -> int:
@@ -152,6 +156,9 @@ def expect_param_gradient(grads: dict[str, Any], expected: dict[str, np.ndarray]
 # three layers together fail a right initialisation with probability below 1e-21 (design: at most
 # 1e-9). Xavier's 1 / fan_in (ratio 0.5), 3 / fan_in (1.5) or a std of 2 / fan_in are far outside.
 HE_TOLERANCE = 0.2
+# The initialisation check's widths: layers of 16384, 32768 and 5120 weights, large enough for a
+# tight statistical bound (HE_TOLERANCE).
+HE_SIZES = [64, 256, 128, 40]
 
 
 def expect_he_initialisation(params: dict[str, np.ndarray], sizes: list[int], *,
