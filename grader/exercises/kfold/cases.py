@@ -11,16 +11,11 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
+from grader.exercises.kfold import validate
 from grader.golden import Case
 
-# The public checks' sizes (test_public.SIZES) and the iterated checks' (23, 4) and (30, 3):
-# (n_samples, k).
-SIZES = [(12, 3), (10, 3), (11, 4), (7, 7), (9, 2), (23, 4), (30, 3)]
-
-
-def name(n_samples: int, k: int) -> str:
-    """The golden case of the unshuffled split of ``n_samples`` samples in ``k`` folds."""
-    return f"split/n_samples={n_samples},k={k}"
+# The public checks' sizes and the iterated checks' (23, 4) and (30, 3): (n_samples, k).
+SIZES = [*validate.SIZES, (23, 4), (30, 3)]
 
 
 def _split(ref: ModuleType, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -29,4 +24,4 @@ def _split(ref: ModuleType, inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def golden_cases() -> list[Case]:
-    return [Case(name(n, k), {"n_samples": n, "k": k}, _split) for n, k in SIZES]
+    return [Case(validate.split_case(n, k), {"n_samples": n, "k": k}, _split) for n, k in SIZES]

@@ -18,11 +18,11 @@ import pytest
 
 from grader import golden
 from grader.errors import StudentError
-from grader.exercises.kfold.validate import (as_folds, expect_complement, expect_consecutive_blocks,
-                                             expect_contract_types, expect_covered,
-                                             expect_disjoint, expect_partition,
+from grader.exercises.kfold.validate import (SIZES, as_folds, expect_complement,
+                                             expect_consecutive_blocks, expect_contract_types,
+                                             expect_covered, expect_disjoint, expect_partition,
                                              expect_same_folds_as, expect_sizes, partition_of,
-                                             run, same_folds, sizes_of)
+                                             run, same_folds, sizes_of, split_case)
 from grader.expect import expect_raises, fail
 
 pytestmark = pytest.mark.visibility("visible")
@@ -30,15 +30,11 @@ pytestmark = pytest.mark.visibility("visible")
 GOLDEN = golden.load("kfold")
 
 
-
-
 def _expected_sizes(n: int, k: int) -> list[int]:
     """The validation fold sizes of ``n`` samples in ``k`` folds (shuffled or not), from the
     golden data (the reference's unshuffled split)."""
-    return sizes_of(GOLDEN[f"split/n_samples={n},k={k}"].expected["folds"])
+    return sizes_of(GOLDEN[split_case(n, k)].expected["folds"])
 
-# (n_samples, k): a multiple, remainders of 1 and k-1, k == n_samples, k == 2
-SIZES = [(12, 3), (10, 3), (11, 4), (7, 7), (9, 2)]
 
 # Evidence of real work: validation folds that hold samples and do not overlap. Every usual slip
 # (remainder dropped or misplaced, training on the validation fold, strided folds, a seed
@@ -219,7 +215,7 @@ def test_iterated_repeats_differ(student, seed):
                      f"shuffle again (draw a new permutation from one seeded generator)")
     # The unshuffled split is KFold's (not this submission's kfold_indices: its slips are
     # judged by its own checks).
-    plain = partition_of(GOLDEN[f"split/n_samples={n},k={k}"].expected["folds"])
+    plain = partition_of(GOLDEN[split_case(n, k)].expected["folds"])
     if plain in groups:
         fail(f"{what}: repeat {groups.index(plain)} is the unshuffled split; every repeat "
              f"must be shuffled")

@@ -17,6 +17,16 @@ from grader.expect import fail, short, type_name
 
 Folds = list[tuple[np.ndarray, np.ndarray]]
 
+# The public checks' sizes (n_samples, k): a multiple, remainders of 1 and k-1, k == n_samples,
+# k == 2.
+SIZES = [(12, 3), (10, 3), (11, 4), (7, 7), (9, 2)]
+
+
+def split_case(n_samples: int, k: int) -> str:
+    """The name of the golden case of the unshuffled split of ``n_samples`` samples in ``k``
+    folds."""
+    return f"split/n_samples={n_samples},k={k}"
+
 
 def _is_tensor(value: Any) -> bool:
     return type(value).__module__.startswith("torch") and hasattr(value, "numpy")
@@ -250,8 +260,8 @@ def expect_same_folds_as(got: Folds, python: Folds, python_again: Folds, *, what
             fail(f"{what} gave other folds than {python_what}; numpy integers must work "
                  f"exactly like Python ints (convert them with int(...))")
         return
-    sizes = [len(val) for _, val in got]
-    python_sizes = [len(val) for _, val in python]
+    sizes = sizes_of(got)
+    python_sizes = sizes_of(python)
     if sizes != python_sizes:
         fail(f"{what} gave validation fold sizes {sizes}, but {python_what} gave "
              f"{python_sizes}; numpy integers must work exactly like Python ints")
