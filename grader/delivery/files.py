@@ -17,6 +17,7 @@ checks import (an exercise's oracle) ships only to a grading server (Gradescope)
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import re
 import stat
@@ -97,10 +98,17 @@ def _module_file(dotted: str) -> Path | None:
     return PACKAGE_DIR / "__init__.py" if not parts else None
 
 
-def grader_imports(path: Path, *, lazy: bool = True) -> list[tuple[str, Path]]:
+def grader_imports(path: Path, *, lazy: bool = True) -> tuple[tuple[str, Path], ...]:
     """The ``grader`` modules ``path`` imports, as (name, file): ``import grader.x``,
     ``from grader.x import y`` (``y`` a module or a name in ``x``), relative imports; with
     ``lazy=False``, only those at the module's top level."""
+    # otter selects per exercise, and each selection follows the whole engine again: each file
+    # is parsed once (again only once it has changed)
+    return _grader_imports(path, lazy, path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=None)
+def _grader_imports(path: Path, lazy: bool, mtime_ns: int) -> tuple[tuple[str, Path], ...]:
     tree = ast.parse(path.read_bytes(), filename=str(path))
     package = ".".join(("grader", *path.relative_to(PACKAGE_DIR).parent.parts))
     nodes = tree.body if not lazy else ast.walk(tree)
@@ -134,7 +142,7 @@ def grader_imports(path: Path, *, lazy: bool = True) -> list[tuple[str, Path]]:
                 submodule = f"{module}.{alias.name}"
                 if _module_file(submodule) not in (None, _module_file(module)):
                     add(submodule)
-    return found
+    return tuple(found)
 
 
 def _instructor_tool(rel: str) -> bool:
@@ -358,13 +366,18 @@ def write_zip(out: Path, entries: Iterable[Entry], *, manifest: str | None = Non
             if entry.name in seen:
                 raise GraderError(f"bundle: {entry.name} would be written twice")
             seen.add(entry.name)
-            info = zipfile.ZipInfo(f"{prefix}/{entry.name}" if prefix else entry.name,
-                                   date_time=ZIP_DATE)
-            info.external_attr = (stat.S_IFREG | entry.mode) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, entry.data)
+            zf.writestr(_zip_info(f"{prefix}/{entry.name}" if prefix else entry.name,
+                                  entry.mode), entry.data)
     tmp.replace(out)
     return out
+
+
+def _zip_info(name: str, mode: int) -> zipfile.ZipInfo:
+    """A member ``name``: a regular file of ``mode``, deflated, dated :data:`ZIP_DATE`."""
+    info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+    info.external_attr = (stat.S_IFREG | mode) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
 
 
 def manifest_text(header: str, entries: Iterable[Entry]) -> str:
@@ -383,8 +396,5 @@ def add_manifest(zip_path: Path, header: str, why: dict[str, str], default: str)
     if MANIFEST in names:
         raise GraderError(f"{zip_path}: already holds a {MANIFEST}")
     entries = [Entry(n, b"", 0o644, why.get(n, default)) for n in names]
-    info = zipfile.ZipInfo(MANIFEST, date_time=ZIP_DATE)
-    info.external_attr = (stat.S_IFREG | 0o644) << 16
-    info.compress_type = zipfile.ZIP_DEFLATED
     with zipfile.ZipFile(zip_path, "a") as zf:
-        zf.writestr(info, manifest_text(header, entries))
+        zf.writestr(_zip_info(MANIFEST, 0o644), manifest_text(header, entries))
