@@ -63,8 +63,9 @@ class ImportRule:
     with the sentence of :func:`refusal`, however it is spelled (``import``, ``__import__``,
     ``importlib.import_module``, ``pydoc.locate``). A question is not an import:
     ``importlib.util.find_spec`` (see :meth:`guard_find_spec`) answers ``None`` for a refused
-    package, as libraries that look for optional packages expect (torch asks for dill, its
-    ``_dynamo`` for pandas)."""
+    package before the import system is asked, as libraries that look for optional packages
+    expect (torch asks for dill, its ``_dynamo`` for pandas); the finder itself raises for any
+    blocked name it is asked about."""
 
     def __init__(self, rule: dict) -> None:
         self.exercise = str(rule.get("exercise", "this exercise"))
@@ -72,8 +73,10 @@ class ImportRule:
         self.blocked = frozenset(str(n) for n in rule.get("blocked", ()))
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        """Raise the refusal for a blocked top-level name, however the import system was
+        asked; ``None`` (not mine to find) for any other."""
         top = name.partition(".")[0]
-        if top in self.blocked and _importing():
+        if top in self.blocked:
             raise ModuleNotFoundError(refusal(self.exercise, self.imports, top), name=name)
         return None
 
@@ -93,21 +96,6 @@ class ImportRule:
             return find_spec(name, package)
 
         return guarded
-
-
-def _importing() -> bool:
-    """Whether the finder was asked by an import (``_find_and_load_unlocked`` a few frames up)
-    rather than by ``importlib.util.find_spec``; an import when the frames cannot tell."""
-    frame = sys._getframe(2)
-    for _ in range(4):
-        if frame is None:
-            break
-        if frame.f_code.co_name == "_find_and_load_unlocked":
-            return True
-        if frame.f_globals.get("__name__") == "importlib.util":
-            return False
-        frame = frame.f_back
-    return True
 
 
 def refusal(exercise: str, imports: list[str], name: str) -> str:
