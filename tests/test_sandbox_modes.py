@@ -15,9 +15,8 @@ from grader.sandbox import modes
 
 @pytest.fixture
 def state(tmp_path, monkeypatch):
-    folder = tmp_path / "run"
-    folder.mkdir()
-    monkeypatch.setattr(modes, "STATE_DIRS", (str(folder),))
+    folder = tmp_path / "run"  # the judges' shared folder: made by modes.shared_dir, mode 0700
+    monkeypatch.setattr(modes, "SHARED_DIRS", (str(folder),))
     secret = tmp_path / "solutions"
     secret.mkdir(mode=0o755)
     secret.chmod(0o755)
@@ -34,7 +33,7 @@ def test_the_last_judge_out_restores(state):
     # a second judge (another process) joins while the first still grades
     other = subprocess.Popen([sys.executable, "-c", (
         "import sys; from grader.sandbox import modes; "
-        f"modes.STATE_DIRS = ({str(modes.STATE_DIRS[0])!r},); "
+        f"modes.SHARED_DIRS = ({str(modes.SHARED_DIRS[0])!r},); "
         f"modes.narrow([__import__('pathlib').Path({str(state)!r})]); "
         "sys.stdout.write('held\\n'); sys.stdout.flush(); sys.stdin.readline(); "
         f"modes.restore(({str(state)!r},))")],
@@ -50,11 +49,25 @@ def test_the_last_judge_out_restores(state):
 def test_a_judge_that_died_gives_its_hold_back(state):
     dead = subprocess.run([sys.executable, "-c", (
         "from grader.sandbox import modes; "
-        f"modes.STATE_DIRS = ({str(modes.STATE_DIRS[0])!r},); "
+        f"modes.SHARED_DIRS = ({str(modes.SHARED_DIRS[0])!r},); "
         f"modes.narrow([__import__('pathlib').Path({str(state)!r})])")], check=True)
     assert dead.returncode == 0 and _mode(state) == 0o700  # killed before it restored
     held = modes.narrow([state])  # the next judge finds the dead holder and drops it
     assert _mode(state) == 0o700
     modes.restore(held)
     assert _mode(state) == 0o755
-    assert os.path.getsize(os.path.join(modes.STATE_DIRS[0], modes.STATE_NAME)) <= 2  # "{}"
+    assert os.path.getsize(os.path.join(modes.SHARED_DIRS[0], modes.STATE_NAME)) <= 2  # "{}"
+
+
+def test_the_shared_folder_must_be_the_judges_own_and_closed(tmp_path, monkeypatch):
+    open_folder = tmp_path / "open"
+    open_folder.mkdir()
+    open_folder.chmod(0o755)
+    monkeypatch.setattr(modes, "SHARED_DIRS", (str(open_folder),))
+    with pytest.raises(OSError):
+        modes.narrow([tmp_path])  # no state file in a folder others may enter
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (tmp_path / "elsewhere").mkdir(mode=0o700)
+    monkeypatch.setattr(modes, "SHARED_DIRS", (str(link), str(tmp_path / "closed")))
+    assert modes.shared_dir() == str(tmp_path / "closed")  # a link is passed over

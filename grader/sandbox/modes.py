@@ -5,9 +5,10 @@ the judge makes the references, the exercises' folders and ``.git`` readable by 
 it grades (:func:`grader.sandbox.runtime.prepare_runtime`). Judges of a batch run side by side:
 if each restored the modes it found, the first to finish would open the files while the others
 still grade, and the last would "restore" the narrowed modes for good. So the original modes and
-the judges holding them are kept in one state file, under a lock: the first holder narrows and
-records, later ones join, the last one out restores. Holders that died without giving back
-(a killed judge) are dropped when the file is next read.
+the judges holding them are kept in one state file in the judges' shared folder
+(:func:`shared_dir`), under a lock: the first holder narrows and records, later ones join, the
+last one out restores. Holders that died without giving back (a killed judge) are dropped when
+the file is next read.
 """
 
 from __future__ import annotations
@@ -18,15 +19,33 @@ import os
 import stat
 from pathlib import Path
 
-STATE_DIRS = ("/run", "/tmp")
-STATE_NAME = "dlgrade-narrowed-modes.json"
+# The folder judges on this machine share, the first of these that serves: the uid leases'
+# locks (grader.sandbox.runtime) and the narrowed modes' state file.
+SHARED_DIRS = ("/run/dlgrade-uids", "/tmp/dlgrade-uids")
+STATE_NAME = "narrowed-modes.json"
+
+
+def shared_dir() -> str:
+    """A folder of the judge's user, mode 0700, shared by every judge on this machine (root's
+    where workers run under uids of their own): made if missing; raises ``OSError`` where no
+    folder of ``SHARED_DIRS`` is one (another user's, or open to others)."""
+    for folder in SHARED_DIRS:
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            pass
+        except OSError:
+            continue
+        info = os.lstat(folder)
+        if (stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid()
+                and stat.S_IMODE(info.st_mode) == 0o700):
+            return folder
+    raise OSError("no folder of the judge's own, mode 0700, for the uid locks and narrowed "
+                  "modes (" + ", ".join(SHARED_DIRS) + ")")
 
 
 def _state_file() -> Path:
-    for folder in STATE_DIRS:
-        if os.path.isdir(folder) and os.access(folder, os.W_OK):
-            return Path(folder) / STATE_NAME
-    raise OSError(f"no folder to keep the narrowed modes in ({', '.join(STATE_DIRS)})")
+    return Path(shared_dir()) / STATE_NAME
 
 
 def _alive(pid: int) -> bool:

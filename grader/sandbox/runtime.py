@@ -56,7 +56,6 @@ WORKER_FILES = ("grader/__init__.py", "grader/sandbox/__init__.py", "grader/sand
                 "grader/sandbox/codec.py", "grader/exercises/__init__.py")
 # System folders a worker reads (the interpreter's prefixes are added).
 SYSTEM_READ = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
-UID_LOCKS = ("/run/dlgrade-uids", "/tmp/dlgrade-uids")
 
 
 def worker_tmp() -> str:
@@ -585,7 +584,7 @@ class UidLease:
 def lease_uid(first: int, last: int) -> UidLease:
     """A uid in ``[first, last]`` that no other worker holds (of this judge or another one on
     the machine), with no account in the password database and no process left."""
-    locks = _lock_dir()
+    locks = modes.shared_dir()
     span = last - first + 1
     start = int.from_bytes(os.urandom(4), "big") % span
     for i in range(span):
@@ -608,21 +607,6 @@ def lease_uid(first: int, last: int) -> UidLease:
         keyring.clear_uid(uid)  # and its keys
         return UidLease(uid, fd)
     raise OSError(f"all {span} uids of sandbox.uid_range are in use")
-
-
-def _lock_dir() -> str:
-    """A root-only folder for the uid locks, shared by every judge on this machine."""
-    for folder in UID_LOCKS:
-        try:
-            os.mkdir(folder, 0o700)
-        except FileExistsError:
-            pass
-        except OSError:
-            continue
-        info = os.lstat(folder)
-        if stat.S_ISDIR(info.st_mode) and info.st_uid == 0 and stat.S_IMODE(info.st_mode) == 0o700:
-            return folder
-    raise OSError("no root-only folder for the uid locks (" + ", ".join(UID_LOCKS) + ")")
 
 
 def describe_spec(runtime: Runtime) -> str:
