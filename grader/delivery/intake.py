@@ -250,7 +250,7 @@ def _take(ex: str, files: list[_File], said: list[str], budget: _Budget) -> _Mod
     for f in cands:
         budget.check()
         try:
-            usable.append(_module(f, ex))
+            usable.append(_module(f))
         except _Rejected as err:
             unusable.append((f, str(err)))
     if not usable:
@@ -282,7 +282,7 @@ def _take(ex: str, files: list[_File], said: list[str], budget: _Budget) -> _Mod
     return chosen
 
 
-def _module(f: _File, ex: str) -> _Module:
+def _module(f: _File) -> _Module:
     """The module a candidate gives; ``_Rejected`` (with the reason) when it cannot be used."""
     if f.kind != "ipynb":
         return _Module(f, _read(f, MAX_PY), None, None)
@@ -325,13 +325,13 @@ def _notebook(data: bytes, label: str) -> tuple[bytes, str, CellMap]:
     kept = 0
     for n, src in enumerate(sources, 1):
         if src.lstrip().startswith("%%"):
-            cells_out.append(f"code cell {n} `{_short(src.strip().splitlines()[0])}`")
+            cells_out.append(f"code cell {n} `{_cut(src.strip().splitlines()[0], 60)}`")
             continue
         kept += 1
         out: list[tuple[str, tuple[int, int]]] = []
         for i, line in enumerate(src.splitlines(), 1):
             if line.strip().startswith(("%", "!")):
-                lines_out.append(f"code cell {n} line {i} `{_short(line.strip())}`")
+                lines_out.append(f"code cell {n} line {i} `{_cut(line.strip(), 60)}`")
                 code = [k for k, _ in out if k.strip()]
                 if code and code[-1].split("#")[0].rstrip().endswith(":"):
                     # The magic was a block's first line: the block must not become empty.
@@ -374,7 +374,7 @@ def _code_cells(data: bytes) -> list[str]:
         nb = json.loads(data.decode("utf-8"))
     except (ValueError, RecursionError, MemoryError) as err:
         raise _Rejected(f"it could not be read as a notebook ({type(err).__name__}: "
-                        f"{_short(str(err))})") from None
+                        f"{_cut(str(err), 60)})") from None
     if not isinstance(nb, dict):
         raise _Rejected("it could not be read as a notebook (not a JSON object)")
     major = nb.get("nbformat")
@@ -391,7 +391,7 @@ def _code_cells(data: bytes) -> list[str]:
                 out.append(_source(cell.get("source", "")))
         return out
     if not isinstance(major, int) or major > 4 or major < 3:
-        raise _Rejected(f"it could not be read as a notebook (nbformat {_short(str(major), 20)} "
+        raise _Rejected(f"it could not be read as a notebook (nbformat {_cut(str(major), 20)} "
                         "is not supported)")
     worksheets = nb.get("worksheets") if isinstance(nb.get("worksheets"), list) else []
     _count(sum(len(w.get("cells", [])) for w in worksheets if isinstance(w, dict)
@@ -406,7 +406,7 @@ def _code_cells(data: bytes) -> list[str]:
             old = nbformat.read(io.StringIO(data.decode("utf-8")), as_version=4)
     except Exception as err:  # nbformat raises many kinds of errors for a broken file
         raise _Rejected(f"it could not be read as a notebook ({type(err).__name__}: "
-                        f"{_short(str(err))})") from None
+                        f"{_cut(str(err), 60)})") from None
     return [_source(c.get("source", "")) for c in old.cells if c.get("cell_type") == "code"]
 
 
@@ -636,7 +636,3 @@ def _first(items: list[str], n: int) -> str:
 def _cut(text: str, n: int = MAX_NAME) -> str:
     """A name from the submission as messages show it: at most ``n`` characters."""
     return text if len(text) <= n else text[: n - 3] + "..."
-
-
-def _short(text: str, n: int = 60) -> str:
-    return _cut(text, n)
