@@ -52,16 +52,24 @@ def solution_lines(solutions: Path, *, min_chars: int = MIN_CHARS) -> list[str]:
     public = " \n ".join(_normalise(strip_solutions(p.read_text(), p.stem, filename=p.name))
                          for p in paths)
     for path in paths:
-        inside = False
-        for line in path.read_text().splitlines():
-            if line.strip() == BEGIN:
-                inside = True
-            elif line.strip() == END:
-                inside = False
-            elif inside:
-                text = _normalise(line)
-                if len(text) >= min_chars and text not in lines and text not in public:
-                    lines.append(text)
+        for line in solution_region_lines(path.read_text()).values():
+            text = _normalise(line)
+            if len(text) >= min_chars and text not in lines and text not in public:
+                lines.append(text)
+    return lines
+
+
+def solution_region_lines(source: str) -> dict[int, str]:
+    """The lines inside the ``# BEGIN SOLUTION`` ... ``# END SOLUTION`` regions of ``source``
+    (markers excluded), by 1-based line number, in order."""
+    inside, lines = False, {}
+    for number, line in enumerate(source.splitlines(), 1):
+        if line.strip() == BEGIN:
+            inside = True
+        elif line.strip() == END:
+            inside = False
+        elif inside:
+            lines[number] = line
     return lines
 
 

@@ -29,8 +29,8 @@ import yaml
 
 from grader.config import EXERCISES_DIR, Config
 from grader.errors import GraderError
+from grader.leaks import solution_region_lines
 from grader.plugin import GATED
-from grader.release import BEGIN, END
 
 # cosmic-ray's operators, less those that only make noise here. A replacement *into* a bitwise,
 # shift or modulo operator (`a + b` -> `a << b`), into `is`/`is not` (`x < 0` -> `x is 0`) or
@@ -156,15 +156,7 @@ def _wanted(name: str) -> bool:
 
 def solution_lines(source: str) -> set[int]:
     """1-based numbers of the lines inside solution regions (markers excluded)."""
-    inside, lines = False, set()
-    for number, line in enumerate(source.splitlines(), 1):
-        if line.strip() == BEGIN:
-            inside = True
-        elif line.strip() == END:
-            inside = False
-        elif inside:
-            lines.add(number)
-    return lines
+    return set(solution_region_lines(source))
 
 
 def make_mutants(exercise: str, source: str) -> tuple[list[Mutant], int]:
