@@ -24,7 +24,7 @@ import yaml
 
 from grader.config import EXERCISES_DIR
 from grader.errors import GraderError
-from grader.slips.signature import Signature
+from grader.slips.signature import Signature, visible_part
 
 CATALOGUE_FILE = "slips.yml"
 SIGNATURES_FILE = "slip_signatures.json"
@@ -66,8 +66,7 @@ class Catalogue:
         """Every signature cut to ``checks`` (the visible ones, for ``dlgrade check``)."""
         return Catalogue(self.exercise, tuple(
             Slip(s.id, s.hint, s.mutations,
-                 {m: {c: w for c, w in sig.items() if c in checks}
-                  for m, sig in s.signatures.items()})
+                 {m: visible_part(sig, checks) for m, sig in s.signatures.items()})
             for s in self.slips), self.visible_only)
 
 

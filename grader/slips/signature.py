@@ -76,13 +76,10 @@ def _is_check_code(path: Path) -> bool:
     return rel.parts[0] not in _SKIPPED_DIRS and path.name != "errors.py"
 
 
-def signature_of(checks: Iterable[object], exercise: str, *,
-                 visible_only: bool = False) -> dict[str, str]:
+def signature_of(checks: Iterable[object], exercise: str) -> dict[str, str]:
     """The signature of ``exercise`` in a report's checks (``CheckResult``-like: ``exercise``,
-    ``name``, ``visibility``, ``failed_at``)."""
-    return {c.name: c.failed_at for c in checks
-            if c.exercise == exercise and c.failed_at
-            and (not visible_only or c.visibility == "visible")}
+    ``name``, ``failed_at``)."""
+    return {c.name: c.failed_at for c in checks if c.exercise == exercise and c.failed_at}
 
 
 def visible_part(signature: Signature, visible: Iterable[str]) -> dict[str, str]:
