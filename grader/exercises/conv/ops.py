@@ -30,11 +30,14 @@ LAYERS = ("conv2d", "max_pool2d", "avg_pool2d")
 FLIPS = {"flipped_both": (2, 3), "flipped_rows": (2,), "flipped_cols": (3,)}
 
 
-def expected(layer: str, inputs: dict, options: dict, dout: np.ndarray | None = None) -> dict:
+def expected(layer: str, inputs: dict, options: dict, dout: np.ndarray | None = None, *,
+             out: np.ndarray | None = None) -> dict:
     """What the checks compare with, laid out as a golden case's ``expected`` (see ``cases.py``):
     ``out``; with ``dout``, the gradients ``dx`` (``dw``, ``db``); for conv2d the outputs with
-    the kernel flipped and without the bias (the checks' diagnoses)."""
-    out = forward(layer, inputs, options)
+    the kernel flipped and without the bias (the checks' diagnoses). ``out``: the layer's output
+    on ``inputs`` when the caller has already computed it with ``forward``."""
+    if out is None:
+        out = forward(layer, inputs, options)
     result = {"out": out}
     if dout is not None:
         names = ("dx", "dw", "db") if layer == "conv2d" else ("dx",)
