@@ -1,13 +1,13 @@
 """Framework tests for the `conv` exercise: the reference, the stub, and one slip per submission.
 
-Each submission under ``tests/submissions/conv/`` is graded once (public and hidden checks) and
+Each submission under ``tests/submissions/conv/`` is graded once per session (public and hidden
+checks; the ``graded`` fixture of tests/conftest.py, shared with test_slips_catalogue.py) and
 the tests assert which checks lose points, by family (the check's name without its ``[case]``)
 and, where the slip only shows in some cases, by case.
 """
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 from pathlib import Path
 
@@ -50,10 +50,11 @@ PAD0_CASE = BACKWARD_CASES[2].id  # padding = 0
 UNVISITED_CASE = BACKWARD_CASES[3].id  # stride 3 leaves the last 2 rows/columns unvisited
 
 
-@functools.cache
-def graded(name: str) -> Report:
-    folder = SOLUTIONS if name == "reference" else SUBMISSIONS / EX / name
-    return grade_dir(folder, EX)
+@pytest.fixture(scope="module")
+def reports(graded):
+    """``reports(name)``: the reference (``"reference"``) or a submission of
+    ``tests/submissions/conv/``, graded once per session (tests/conftest.py)."""
+    return lambda name: graded(SOLUTIONS if name == "reference" else SUBMISSIONS / EX / name, EX)
 
 
 def family(check_name: str) -> str:
@@ -83,30 +84,30 @@ def load_reference():
 
 # ---------------------------------------------------------------- reference and stub
 
-def test_reference_full_marks():
-    report = graded("reference")
+def test_reference_full_marks(reports):
+    report = reports("reference")
     no_grader_errors(report)
     assert full_marks(report), sorted(lost_points(report))
     assert report.max_score == pytest.approx(25, abs=1e-9)  # marker points sum to 54
     assert len(report.checks) >= 40
 
 
-def test_reference_is_fast_enough_to_grade():
-    assert graded("reference").seconds < 30  # measured ~3 s on the 2-core dev machine
+def test_reference_is_fast_enough_to_grade(reports):
+    assert reports("reference").seconds < 30  # measured ~3 s on the 2-core dev machine
 
 
-def test_stub_scores_zero_on_every_check(tmp_path: Path):
+def test_stub_scores_zero_on_every_check(reports, tmp_path: Path):
     stub = strip_solutions((SOLUTIONS / "conv.py").read_text(), EX)
     (tmp_path / "conv.py").write_text(stub)
     report = grade_dir(tmp_path, EX)
     no_grader_errors(report)
     assert report.score == 0
-    assert {c.name for c in report.checks} == {c.name for c in graded("reference").checks}
+    assert {c.name for c in report.checks} == {c.name for c in reports("reference").checks}
     assert all("conv: implement" in c.output for c in report.checks)
 
 
-def test_correct_loops_full_marks_and_speed_report():
-    report = graded("naive_loops")
+def test_correct_loops_full_marks_and_speed_report(reports):
+    report = reports("naive_loops")
     no_grader_errors(report)
     assert full_marks(report), sorted(lost_points(report))
     speed = report.check(SPEED).output
@@ -115,8 +116,8 @@ def test_correct_loops_full_marks_and_speed_report():
 
 # ---------------------------------------------------------------- one slip each
 
-def test_flipped_kernel_loses_forward_checks_and_is_named():
-    report = graded("flipped_kernel")
+def test_flipped_kernel_loses_forward_checks_and_is_named(reports):
+    report = reports("flipped_kernel")
     no_grader_errors(report)
     # The lecture's kernel is asymmetric: a flip fails it too. The 1x1-kernel check (the
     # evidence the shape and argument checks wait for) cannot see a flip, so those keep paying.
@@ -128,8 +129,8 @@ def test_flipped_kernel_loses_forward_checks_and_is_named():
             assert FLIP_TEXT in report.check(name).output
 
 
-def test_padding_on_one_side_loses_padded_cases_only():
-    report = graded("padding_one_side")
+def test_padding_on_one_side_loses_padded_cases_only(reports):
+    report = reports("padding_one_side")
     no_grader_errors(report)
     assert {FORWARD, SHAPES, BACK_NUM, BACK_TORCH, SPEED} <= lost_families(report)
     lost = lost_cases(report, FORWARD)
@@ -139,8 +140,8 @@ def test_padding_on_one_side_loses_padded_cases_only():
     assert lost <= {c.id for c in FORWARD_CASES if c.padding > 0}
 
 
-def test_wrong_output_size_for_stride_loses_strided_cases_only():
-    report = graded("stride_output_size")
+def test_wrong_output_size_for_stride_loses_strided_cases_only(reports):
+    report = reports("stride_output_size")
     no_grader_errors(report)
     assert {FORWARD, SHAPES} <= lost_families(report)
     lost = lost_cases(report, FORWARD)
@@ -154,9 +155,9 @@ def test_wrong_output_size_for_stride_loses_strided_cases_only():
     assert "expected shape" in report.check(f"{FORWARD} [{sorted(lost)[0]}]").output
 
 
-def test_backward_crop_minus_pad_loses_the_padding_0_cases_and_says_why():
+def test_backward_crop_minus_pad_loses_the_padding_0_cases_and_says_why(reports):
     """dxpad[:, :, p:-p] is right for p >= 1 and empty for p = 0 (a public implementation)."""
-    report = graded("backward_crop_minus_pad")
+    report = reports("backward_crop_minus_pad")
     no_grader_errors(report)
     assert lost_families(report) == {BACK_NUM, BACK_TORCH, HIDDEN_CONV}
     assert lost_cases(report, BACK_NUM) == lost_cases(report, BACK_TORCH) == {PAD0_CASE}
@@ -164,9 +165,9 @@ def test_backward_crop_minus_pad_loses_the_padding_0_cases_and_says_why():
     assert "padding=0" in output and "p:-p" in output, output
 
 
-def test_dx_sized_from_the_output_loses_the_unvisited_stride_cases_and_says_why():
+def test_dx_sized_from_the_output_loses_the_unvisited_stride_cases_and_says_why(reports):
     """A padded gradient of (H' - 1) * stride + HH rows misses the rows no window reaches."""
-    report = graded("backward_dx_sized_from_output")
+    report = reports("backward_dx_sized_from_output")
     no_grader_errors(report)
     assert lost_families(report) == {BACK_NUM, BACK_TORCH, HIDDEN_CONV}
     assert lost_cases(report, BACK_NUM) == lost_cases(report, BACK_TORCH) == {UNVISITED_CASE}
@@ -174,8 +175,8 @@ def test_dx_sized_from_the_output_loses_the_unvisited_stride_cases_and_says_why(
     assert "windows never reach the last 2 row(s)" in output, output
 
 
-def test_huge_forward_fails_every_gradient_check():
-    report = graded("huge_forward")
+def test_huge_forward_fails_every_gradient_check(reports):
+    report = reports("huge_forward")
     no_grader_errors(report)
     assert report.score == 0
     output = report.check(f"{BACK_NUM} [{BACKWARD_CASES[0].id}]").output
@@ -183,8 +184,8 @@ def test_huge_forward_fails_every_gradient_check():
 
 
 @pytest.mark.parametrize("folder", ZERO_EFFORT)
-def test_zero_effort_earns_at_most_a_tenth(folder):
-    report = graded(folder)
+def test_zero_effort_earns_at_most_a_tenth(reports, folder):
+    report = reports(folder)
     no_grader_errors(report)
     assert report.score <= 0.1 * report.max_score, [
         (c.name, c.score) for c in report.checks if c.score > 0]
@@ -198,9 +199,10 @@ FORGED = ["forge_probes"]
 
 
 @pytest.mark.parametrize("forge", FORGED)
-def test_forged_probe_answers_earn_no_more_than_the_stub(forge, tmp_path: Path, monkeypatch):
+def test_forged_probe_answers_earn_no_more_than_the_stub(reports, forge, tmp_path: Path,
+                                                         monkeypatch):
     (tmp_path / "conv.py").write_text(strip_solutions((SOLUTIONS / "conv.py").read_text(), EX))
-    expect_forgery_earns_nothing(graded(forge), grade_dir(tmp_path, EX), SUBMISSIONS / EX / forge,
+    expect_forgery_earns_nothing(reports(forge), grade_dir(tmp_path, EX), SUBMISSIONS / EX / forge,
                                  EX, monkeypatch)
 
 
@@ -249,47 +251,47 @@ def test_numerical_gradients_are_taken_only_of_the_forward():
         assert np.allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
-def test_trivial_properties_are_paid_only_with_a_real_forward():
-    zeros = graded("zero_zeros")  # right shapes and the contract's ValueErrors, nothing computed
+def test_trivial_properties_are_paid_only_with_a_real_forward(reports):
+    zeros = reports("zero_zeros")  # right shapes and the contract's ValueErrors, nothing computed
     for check in (SHAPES, BAD_ARGS):
         assert zeros.check(check).score == 0 and GATE_TEXT in zeros.check(check).output
         assert CHANNELS in zeros.check(check).output
     assert GATE_TEXT in zeros.check(POOL_BAD_ARGS).output
     for case in BACKWARD_CASES:  # a zero backward matches the numerical gradient of zeros
         assert "gives wrong values on this input" in zeros.check(f"{BACK_NUM} [{case.id}]").output
-    assert GATE_TEXT in graded("zero_raises").check(BAD_ARGS).output
+    assert GATE_TEXT in reports("zero_raises").check(BAD_ARGS).output
 
 
-def test_correct_im2col_full_marks():
-    report = graded("ok_im2col")
+def test_correct_im2col_full_marks(reports):
+    report = reports("ok_im2col")
     no_grader_errors(report)
     assert full_marks(report), sorted(lost_points(report))
 
 
-def test_db_not_summed_over_batch_loses_backward_checks():
-    report = graded("db_not_summed_over_batch")
+def test_db_not_summed_over_batch_loses_backward_checks(reports):
+    report = reports("db_not_summed_over_batch")
     no_grader_errors(report)
     assert lost_families(report) == {BACK_NUM, BACK_TORCH, HIDDEN_CONV, CACHES}
     output = report.check(f"{BACK_TORCH} [{ConvCase((2, 3, 6, 6), (4, 3, 3, 3), 1, 1).id}]")
     assert "db: expected shape (4,)" in output.output
 
 
-def test_max_pool_gradient_to_every_position_loses_max_pool_backward():
-    report = graded("max_pool_grad_to_every_position")
+def test_max_pool_gradient_to_every_position_loses_max_pool_backward(reports):
+    report = reports("max_pool_grad_to_every_position")
     no_grader_errors(report)
     assert lost_families(report) == {POOL_BACK_TORCH, POOL_BACK_NUM, POOL_HIDDEN, TIES, CACHES}
     assert all(n.startswith(f"{TIES}") or "max_pool2d" in n for n in lost_points(report))
 
 
-def test_avg_pool_gradient_not_divided_loses_avg_pool_backward():
-    report = graded("avg_pool_grad_not_divided")
+def test_avg_pool_gradient_not_divided_loses_avg_pool_backward(reports):
+    report = reports("avg_pool_grad_not_divided")
     no_grader_errors(report)
     assert lost_families(report) == {POOL_BACK_TORCH, POOL_BACK_NUM, POOL_HIDDEN, CACHES}
     assert all("avg_pool2d" in n for n in lost_points(report))
 
 
-def test_state_in_a_global_loses_the_cache_check_only():
-    report = graded("conv_state_in_a_global")
+def test_state_in_a_global_loses_the_cache_check_only(reports):
+    report = reports("conv_state_in_a_global")
     no_grader_errors(report)
     assert lost_points(report) == {f"{CACHES} [conv2d]"}
 
