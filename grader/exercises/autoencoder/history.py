@@ -67,11 +67,16 @@ _CACHE = pytest.StashKey[dict]()
 def data(seed: int) -> np.ndarray:
     """The judge's images: ``ROWS`` x 8 grey levels, 40 % exact zeros and 15 % exact ones (so
     that the noise is clipped at both ends, as on real digits)."""
-    rng = np.random.default_rng([seed, 11])
-    X = rng.random((ROWS, SIZES[0]))
+    return _images(np.random.default_rng([seed, 11]), ROWS).astype(np.float32)
+
+
+def _images(rng: np.random.Generator, rows: int) -> np.ndarray:
+    """``rows`` x 8 grey levels (float64) drawn from ``rng``, 40 % exact zeros and 15 % exact
+    ones."""
+    X = rng.random((rows, SIZES[0]))
     X[rng.random(X.shape) < 0.4] = 0.0
     X[rng.random(X.shape) < 0.15] = 1.0
-    return X.astype(np.float32)
+    return X
 
 
 def judge_params(kind: str, seed: int) -> dict[str, list[np.ndarray]]:
@@ -339,15 +344,15 @@ def expect_history(history: Any, epochs: int, *, what: str, strict: bool = True)
 SHORT = "short"
 SHORT_ROWS = 40
 assert 0 < SHORT_ROWS % BATCH
+SHORT_BATCHES = -(-SHORT_ROWS // BATCH)
+SHORT_LAST_ROWS = SHORT_ROWS - (SHORT_BATCHES - 1) * BATCH  # the short last batch's rows
 
 
 def short_data(seed: int) -> np.ndarray:
     """``SHORT_ROWS`` rows like :func:`data`'s, all distinct (the first pixel of row ``i`` lies in
     ``[i, i + 1) / SHORT_ROWS``), so a minibatch's rows can be told apart."""
     rng = np.random.default_rng([seed, 23])
-    X = rng.random((SHORT_ROWS, SIZES[0]))
-    X[rng.random(X.shape) < 0.4] = 0.0
-    X[rng.random(X.shape) < 0.15] = 1.0
+    X = _images(rng, SHORT_ROWS)
     X[:, 0] = (np.arange(SHORT_ROWS) + rng.random(SHORT_ROWS)) / SHORT_ROWS
     return X.astype(np.float32)
 
@@ -359,8 +364,7 @@ def short_scales(plain: float) -> tuple[float, ...]:
     number of batches: N / batches instead of BATCH), so one slip costs one check."""
     if plain == 1.0:
         return (1.0,)
-    batches = -(-SHORT_ROWS // BATCH)
-    return (plain, plain * (SHORT_ROWS / batches) / BATCH)
+    return (plain, plain * (SHORT_ROWS / SHORT_BATCHES) / BATCH)
 
 
 def epoch_batches(rows: Any, *, what: str) -> list[list[np.ndarray]]:
