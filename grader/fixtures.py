@@ -9,9 +9,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-import stat
 import zlib
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -113,30 +111,6 @@ def secret_seed(request: pytest.FixtureRequest) -> int:
     """:func:`course_secret` of this exercise: seeds what the worker must not see (held-out
     data). Never send it, or anything it seeds except the training part, to the worker."""
     return course_secret(_state(request).config, exercise_of(request.path))
-
-
-# A submitted module larger than this is refused by the worker too (grader.sandbox.student).
-MAX_SOURCE_BYTES = 2 * 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def submitted_source(request: pytest.FixtureRequest) -> bytes | None:
-    """The bytes of the submitted ``<id>.py`` as the intake left it (the very file the worker
-    imports), read here in the judge, never through the worker: for checks that judge the
-    source text itself (``ast``, never executed). None when there is no regular file of at
-    most 2 MiB."""
-    state, ex = _state(request), exercise_of(request.path)
-    path = Path(state.submission) / f"{ex}.py"
-    try:
-        info = os.lstat(path)
-    except OSError:
-        return None
-    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_SOURCE_BYTES:
-        return None
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
 
 
 @pytest.fixture
