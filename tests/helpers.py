@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import tempfile
 from pathlib import Path
@@ -21,6 +22,12 @@ ASSIGNMENTS = REPO / "assignments"
 
 def repo_config() -> Config:
     return load_config(REPO / "autograder.yml")
+
+
+def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The subcommands of ``parser`` (``dlgrade``'s), by name."""
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
 
 
 def grade_dir(submission: Path, *exercises: str, public_only: bool = False,

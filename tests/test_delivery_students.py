@@ -19,7 +19,7 @@ import pytest
 from grader import cli
 from grader.cli import main as dlgrade
 from grader.config import load_config
-from tests.helpers import REPO, SOLUTIONS
+from tests.helpers import REPO, SOLUTIONS, subparsers
 
 
 def run_in_a_terminal(argv: list[str], cwd: Path, timeout: float = 600) -> list[tuple[float, bytes]]:
@@ -80,16 +80,11 @@ def test_check_shows_one_isolation_line_and_no_warning_a_student_cannot_act_on()
     assert line.startswith("sandbox: your code runs in a process of its own")
 
 
-def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return dict(action.choices)
-
-
 def test_help_describes_every_argument_and_lists_the_exercises(capsys):
     parser = cli._parser()
     ids = ", ".join(cli.installed_exercises())
     assert "kfold" in ids
-    for name, sub in _subparsers(parser).items():
+    for name, sub in subparsers(parser).items():
         for action in sub._actions:
             assert action.help and action.help != argparse.SUPPRESS, (name, action.dest)
     with pytest.raises(SystemExit):

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shlex
@@ -24,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from grader import cli
-from tests.helpers import REPO
+from tests.helpers import REPO, subparsers
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")),
          *sorted((REPO / "grader" / "exercises").glob("*/README.md"))]
@@ -112,7 +111,7 @@ def test_every_dlgrade_command_parses(where, args):
     parser.exit = lambda status=0, message=None: (_ for _ in ()).throw(  # no SystemExit
         AssertionError(f"{where}: dlgrade {' '.join(args)}: {message}"))
     parser.error = lambda message: parser.exit(2, message)
-    for sub in _subparsers(parser).values():
+    for sub in subparsers(parser).values():
         sub.exit, sub.error = parser.exit, parser.error
     if args in (["--help"], ["-h"]):
         return
@@ -126,11 +125,6 @@ def test_every_make_target_shown_exists():
     makefile = (REPO / "Makefile").read_text()
     for target in targets:
         assert re.search(rf"^{re.escape(target)}:", makefile, flags=re.M), target
-
-
-def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return dict(action.choices)
 
 
 def _cheap(args: list[str]) -> bool:
@@ -193,7 +187,7 @@ INLINE = sorted({m.group(1) for page in PAGES
 @pytest.mark.parametrize("text", INLINE)
 def test_inline_commands_name_real_commands_and_options(text):
     words = filled(text.split())
-    subs = _subparsers(cli._parser())
+    subs = subparsers(cli._parser())
     if words[0].startswith("-"):
         assert words[0] in ("--help", "-h", "--config"), text
         return
