@@ -20,6 +20,7 @@ import stat
 import tempfile
 import textwrap
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -121,11 +122,16 @@ def grader_error_notice(report: Report) -> str:
     """The top-level notice when the grader itself failed in any check ("" when it did not):
     every format shows it first, so that a broken autograder (a missing reference, a hidden
     check that crashes) never passes for an ordinary score."""
-    broken = [c for c in report.checks if c.status == "error"]
+    return broken_checks_notice([c.exercise for c in report.checks if c.status == "error"])
+
+
+def broken_checks_notice(broken: Sequence[str]) -> str:
+    """:func:`grader_error_notice` from the exercise of each check the grader failed in, one
+    entry per check, in the checks' order ("" when there is none)."""
     if not broken:
         return ""
     # exercises, not check names: a hidden check's name can carry its case (shown to students)
-    where = ", ".join(f"{ex} ({n})" for ex, n in Counter(c.exercise for c in broken).items())
+    where = ", ".join(f"{ex} ({n})" for ex, n in Counter(broken).items())
     return (f"GRADER ERROR: the grader itself failed in {len(broken)} check(s), of {where}. "
             "Their points are not a verdict on the submission, and the total is incomplete: "
             "tell your instructor.")

@@ -110,17 +110,15 @@ def combine(parts: dict[str, dict], notices: list[str], order: Sequence[str], *,
     checks, numbered anew), ``exercises`` ({id: [score, max]}), ``checks``, ``flags``,
     ``score``, ``max_score``; with ``failure`` (the exercises a grading process could not
     grade, and why): ``ok`` false, the flag ``grading failed`` and the ``error``."""
-    from grader.results import CheckResult, Report, grader_error_notice
+    from grader.results import broken_checks_notice
 
     ids = [ex for ex in order if ex in parts] + sorted(set(parts) - set(order))
     checks = [c for ex in ids for c in parts[ex]["checks"]]
     tests = [dict(t, number=str(i)) for i, t in
              enumerate((t for ex in ids for t in parts[ex]["tests"]), 1)]
-    broken = Report(checks=tuple(CheckResult(c["exercise"], c["name"], c["score"],
-                                             c["max_score"], "hidden", c["status"])
-                                 for c in checks), exercises=tuple(ids), points={})
     hints = {ex: parts[ex]["hint"] for ex in ids if parts[ex].get("hint")}
-    lines = [grader_error_notice(broken), *notices,
+    lines = [broken_checks_notice([c["exercise"] for c in checks if c["status"] == "error"]),
+             *notices,
              *(note for ex in ids for note in parts[ex]["notes"]),
              *(h["line"] for h in hints.values() if h.get("public"))]
     score = round(sum(parts[ex]["score"][0] for ex in ids), 2)
