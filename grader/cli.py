@@ -550,7 +550,7 @@ def cmd_mutants(args: argparse.Namespace) -> int:
     ids = _exercises(",".join(args.mutants or args.exercises), config) or config.ids
     rate = mutants.DEFAULT_MIN_KILL_RATE if args.min_kill_rate is None else args.min_kill_rate
     started = time.monotonic()
-    live = sys.stderr.isatty() and not os.environ.get("CI")
+    live = _interactive(sys.stderr)
 
     def progress(outcome: mutants.Outcome, done: int, total: int) -> None:
         line = f"{done}/{total} mutants graded ({time.monotonic() - started:.0f} s)"
@@ -598,7 +598,7 @@ def cmd_slips(args: argparse.Namespace) -> int:
     ids = (_exercises(",".join(args.exercises), config)
            or tuple(ex for ex in config.ids if (EXERCISES_DIR / ex / CATALOGUE_FILE).is_file()))
     started = time.monotonic()
-    live = sys.stderr.isatty() and not os.environ.get("CI")
+    live = _interactive(sys.stderr)
 
     def progress(done: int, total: int) -> None:
         if live:
