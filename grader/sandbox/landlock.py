@@ -145,9 +145,10 @@ def _allow(libc: ctypes.CDLL, ruleset: int, path: str, rights: int) -> None:
     except FileNotFoundError:
         return
     try:
-        if stat.S_ISLNK(os.fstat(fd).st_mode):
+        mode = os.fstat(fd).st_mode  # the object the rule will name, not the path again
+        if stat.S_ISLNK(mode):
             return  # a rule would follow it to its whole target (see the module docstring)
-        if not os.path.isdir(path):
+        if not stat.S_ISDIR(mode):
             rights &= FILE_RIGHTS  # a file takes only the rights that apply to files
         rule = _PathBeneath(rights, fd)
         try:
