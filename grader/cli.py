@@ -634,10 +634,10 @@ def cmd_slips(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     import importlib
-    import importlib.util
 
     from grader.calibration import summarize
     from grader.plugin import resolve_device
+    from grader.release import load_reference
 
     config = _config(args)
     ex = config.exercise(args.exercise)
@@ -648,9 +648,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     path = (config.solutions / f"{ex.id}.py") if config.solutions else None
     if path is None or not path.is_file():
         raise GraderError(f"calibration needs the reference {ex.id}.py in the solutions folder")
-    spec = importlib.util.spec_from_file_location(f"dlgrade_reference_{ex.id}", path)
-    reference = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(reference)
+    reference = load_reference(path, ex.id)
     device = resolve_device(args.device or config.device)
     if args.seeds < 1:
         raise GraderError("--seeds must be at least 1")
