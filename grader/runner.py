@@ -388,19 +388,12 @@ def path_scrubber(submission: Path, config: Config, runtime: Runtime) -> Callabl
 
     Linear in the length of the text, whatever it holds: the texts come from submissions
     (a quadratic regular expression spent 65 s of the judge's time on 64 KiB of ``/a/a/a``)."""
-    prefixes = sorted({str(p) for p in (submission.absolute(), submission.resolve(), config.root,
-                                        Path(__file__).resolve().parents[1], *runtime.private_dirs)
-                       if str(p) not in ("", "/")}, key=len, reverse=True)
-    pythons = sorted({sys.prefix, sys.base_prefix, sys.exec_prefix} - {"", "/"}, key=len,
-                     reverse=True)
+    prefixes = _longest_first({str(p) for p in (
+        submission.absolute(), submission.resolve(), config.root,
+        Path(__file__).resolve().parents[1], *runtime.private_dirs)})
 
     def scrub(text: str) -> str:
-        text = drop_temp_folders(printable(text))
-        for prefix in prefixes:
-            text = text.replace(prefix + "/", "")
-        for prefix in pythons:
-            text = text.replace(prefix + "/", "<python>/")
-        return text
+        return _scrub(text, prefixes)
     return scrub
 
 
@@ -408,15 +401,34 @@ def public_message(text: str, config: Config | None = None) -> str:
     """An error message fit for a report a student reads: without the grading machine's paths
     (the checkout, the interpreter, the temporary folders, the current folder) and control
     characters. For messages of runs that stopped before a runtime existed."""
-    text = drop_temp_folders(printable(text))
     places = {str(Path(__file__).resolve().parents[1]), tempfile.gettempdir(), os.getcwd(),
               str(Path.home())}
     if config is not None:
         places.add(str(config.root))
-    for place in sorted(places - {"", "/"}, key=len, reverse=True):
-        text = text.replace(place + "/", "").replace(place, "<here>")
-    for prefix in sorted({sys.prefix, sys.base_prefix, sys.exec_prefix} - {"", "/"}, key=len,
-                         reverse=True):
+    return _scrub(text, _longest_first(places), bare="<here>")
+
+
+def _longest_first(paths: set[str]) -> tuple[str, ...]:
+    """``paths`` but "" and "/", longest first: a folder is replaced before one that holds it."""
+    return tuple(sorted(paths - {"", "/"}, key=len, reverse=True))
+
+
+# The interpreter's folders (a virtual environment's, the base installation's): fixed for the
+# process, so worked out once.
+_PYTHON_PREFIXES = _longest_first({sys.prefix, sys.base_prefix, sys.exec_prefix})
+
+
+def _scrub(text: str, places: Sequence[str], bare: str | None = None) -> str:
+    """``text`` made printable, without dlgrade's temporary folders, with each of ``places``
+    (longest first) removed where a path continues after it and, with ``bare``, replaced by
+    ``bare`` where it stands alone, and the interpreter's folders shown as ``<python>/``.
+    A fixed number of ``str.replace`` passes: linear in the length of the text."""
+    text = drop_temp_folders(printable(text))
+    for place in places:
+        text = text.replace(place + "/", "")
+        if bare is not None:
+            text = text.replace(place, bare)
+    for prefix in _PYTHON_PREFIXES:
         text = text.replace(prefix + "/", "<python>/")
     return text
 
