@@ -26,9 +26,12 @@ from grader.config import EXERCISES_DIR
 
 PROBE_FILES = ("__init__.py", "probes.py")
 DECLARATION = "PROBE_HELPERS"
-# Engine modules every copy holds (grader.sandbox.runtime.WORKER_FILES), as module names.
-WORKER_MODULES = frozenset({"grader", "grader.sandbox", "grader.sandbox.worker",
-                            "grader.sandbox.codec", "grader.exercises"})
+# What a worker needs of the engine, every copy holds (grader.sandbox.runtime makes the copy):
+# the worker, the codec and the packages above them, as files and as module names.
+WORKER_FILES = ("grader/__init__.py", "grader/sandbox/__init__.py", "grader/sandbox/worker.py",
+                "grader/sandbox/codec.py", "grader/exercises/__init__.py")
+WORKER_MODULES = frozenset(f.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+                           for f in WORKER_FILES)
 REFUSED = ("test_", "calibrate")
 
 

@@ -39,21 +39,18 @@ import stat
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader.config import DEFAULT_IMPORTS, EXERCISES_DIR, Config
 from grader.errors import GraderError
-from grader.probe_files import probe_files
+from grader.probe_files import WORKER_FILES, probe_files
 from grader.sandbox import cgroup, keyring, landlock, modes, reaper, seccomp, view
 from grader.sandbox.view import View
 
 # The engine the judge runs (the package's parent folder): the launcher comes from here.
 ENGINE_ROOT = str(Path(__file__).resolve().parents[2])
-# What a worker needs of the engine: the worker, the codec and each exercise's probes, with
-# the helper modules they declare (grader.probe_files).
-WORKER_FILES = ("grader/__init__.py", "grader/sandbox/__init__.py", "grader/sandbox/worker.py",
-                "grader/sandbox/codec.py", "grader/exercises/__init__.py")
 # System folders a worker reads (the interpreter's prefixes are added).
 SYSTEM_READ = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
 
@@ -192,16 +189,24 @@ class Runtime:
     def view(self, name: str) -> View:
         """What a worker of exercise ``name`` may read (``binds``/``listable`` for another
         name, such as the runtime's own start test)."""
+        own = self._own_view(name)
+        if own is None:
+            return View(imports=DEFAULT_IMPORTS, binds=self.binds, listable=self.listable)
+        return own
+
+    def import_rule(self, name: str) -> dict | None:
+        """The worker's import hook for exercise ``name`` (JSON: the exercise, what it may
+        import, what to refuse; see :class:`grader.sandbox.worker.ImportRule`), None for
+        another name."""
+        own = self._own_view(name)
+        if own is None:
+            return None
+        return {"exercise": name, "imports": list(own.imports), "blocked": list(own.blocked)}
+
+    def _own_view(self, name: str) -> View | None:
         for exercise, seen in self.views:
             if exercise == name:
                 return seen
-        return View(imports=DEFAULT_IMPORTS, binds=self.binds, listable=self.listable)
-
-    def import_rule(self, name: str) -> dict | None:
-        """The worker's import hook for exercise ``name`` (JSON), None for another name."""
-        for exercise, seen in self.views:
-            if exercise == name:
-                return view.ImportRule(exercise, seen.imports, seen.blocked).to_json()
         return None
 
     def worker_argv(self) -> list[str]:
@@ -239,8 +244,9 @@ def _complete(config: Config, made: dict, isolation: Isolation, notes: tuple[str
     changes is recorded in ``made`` (Runtime's fields) as it goes."""
     sb = config.sandbox
     engine = made["engine"]
-    views = exercise_views(config, engine)
-    default = worker_view(DEFAULT_IMPORTS, engine)
+    viewer = worker_viewer(engine)
+    views = exercise_views(config, viewer)
+    default = viewer(DEFAULT_IMPORTS)
     base = Runtime(python=sys.executable, limits=limits, threads=sb.threads,
                    output_limit=sb.output_limit_kb * 1024,
                    home_mb=sb.home_mb,
@@ -449,8 +455,9 @@ def _try(python: str, isolation: Isolation, engine: str, binds: tuple[str, ...],
 
 
 def _engine_copy(ids: tuple[str, ...]) -> Path:
-    """A fresh folder holding only what workers import (never the checkout, never hidden
-    checks or references), readable by every user, writable by none but the judge."""
+    """A fresh folder holding only what workers import (:mod:`grader.probe_files`: the worker,
+    the codec, each exercise's probes and the helpers they declare; never the checkout, never
+    hidden checks or references), readable by every user, writable by none but the judge."""
     folder = Path(tempfile.mkdtemp(prefix="dlgrade-engine-", dir=worker_tmp()))
     package = Path(ENGINE_ROOT)
     files = [*WORKER_FILES, *(f"grader/exercises/{ex}/{name}" for ex in ids
@@ -468,16 +475,24 @@ def _engine_copy(ids: tuple[str, ...]) -> Path:
     return folder
 
 
-def exercise_views(config: Config, engine: Path) -> dict[str, View]:
-    """Each exercise's view: what its workers may read (:mod:`grader.sandbox.view`: the
-    system folders and the interpreter's prefixes without any package folder, the packages of
-    its ``imports`` and the distributions they need, the engine copy)."""
-    return {ex.id: worker_view(ex.imports, engine) for ex in config.exercises}
+def exercise_views(config: Config, viewer: Callable[[tuple[str, ...]], View]) -> dict[str, View]:
+    """Each exercise's view, from ``viewer`` (:func:`worker_viewer`): what its workers may read
+    (:mod:`grader.sandbox.view`: the system folders and the interpreter's prefixes without any
+    package folder, the packages of its ``imports`` and the distributions they need, the engine
+    copy)."""
+    return {ex.id: viewer(ex.imports) for ex in config.exercises}
+
+
+def worker_viewer(engine: Path) -> Callable[[tuple[str, ...]], View]:
+    """The view of a worker whose code may import ``imports``, as a function of ``imports``:
+    the roots of the view and the worker's package folders are read once, here."""
+    roots, sites = _read_paths(engine), view.worker_sites()
+    return lambda imports: view.exercise_view(tuple(imports), roots, sites)
 
 
 def worker_view(imports: tuple[str, ...], engine: Path) -> View:
     """The view of a worker whose code may import ``imports``."""
-    return view.exercise_view(tuple(imports), _read_paths(engine))
+    return worker_viewer(engine)(imports)
 
 
 def _import_notes(views: dict[str, View], isolation: Isolation) -> tuple[str, ...]:

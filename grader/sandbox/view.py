@@ -19,9 +19,9 @@ private root's binds (namespaces) and as Landlock's read rules. What is not in t
 be imported, opened or loaded, however the code spells it (``sys.path``,
 ``spec_from_file_location`` on torch's files, ``ctypes.CDLL`` on ``libtorch_cpu.so``,
 ``pydoc.locate``, ``__import__`` of a built string, a ``.pth`` file). The worker's import hook
-(:class:`ImportRule`, installed by :mod:`grader.sandbox.worker`) only turns the failure into one
-sentence a student understands; where neither Landlock nor namespaces are in force it is all
-there is, and the grading notice says the rule is not enforced.
+(:class:`grader.sandbox.worker.ImportRule`) only turns the failure into one sentence a student
+understands; where neither Landlock nor namespaces are in force it is all there is, and the
+grading notice says the rule is not enforced.
 """
 
 from __future__ import annotations
@@ -57,21 +57,6 @@ class View:
     listable: tuple[str, ...] = ()
     available: tuple[str, ...] = ()
     blocked: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ImportRule:
-    """What the worker's import hook needs: the exercise, what it may import, what to refuse
-    (the same whether the view enforces the rule or not: the hook never does, code can remove
-    it)."""
-
-    exercise: str
-    imports: tuple[str, ...]
-    blocked: tuple[str, ...]
-
-    def to_json(self) -> dict:
-        return {"exercise": self.exercise, "imports": list(self.imports),
-                "blocked": list(self.blocked)}
 
 
 def describe(views: dict[str, View]) -> str:
@@ -110,13 +95,11 @@ def _view(imports: tuple[str, ...], roots: tuple[str, ...], sites: tuple[str, ..
     links: list[str] = []
     kept_links: list[str] = []
     for root in roots:
+        if not os.path.lexists(root):
+            continue
         if os.path.islink(root) and os.path.dirname(root.rstrip("/")) == "/":
             kept_links.append(root)  # /lib -> usr/lib: recreated as a link in a private root
-            root = _real(root)
-        elif not os.path.lexists(root):
-            continue
-        else:
-            root = _real(root)
+        root = _real(root)
         if not any(_beneath(root, w) for w in whole):
             _cover(root, hidden, whole, links)
     kept_links += [link for link in links if _covered(_real(link), whole, hidden)]
@@ -282,8 +265,9 @@ def _files(dist: importlib.metadata.Distribution, folder: str) -> list[str]:
             path = os.path.normpath(os.path.join(str(meta), line.strip()))
             if line.strip() and _beneath(path, folder) and path != folder:
                 out.append(os.path.relpath(path, folder).replace(os.sep, "/"))
-    if meta is not None and _beneath(_real(str(meta)), folder):
-        out.append(os.path.relpath(_real(str(meta)), folder).replace(os.sep, "/") + "/")
+    real_meta = _real(str(meta)) if meta is not None else None
+    if real_meta is not None and _beneath(real_meta, folder):
+        out.append(os.path.relpath(real_meta, folder).replace(os.sep, "/") + "/")
     return out
 
 
