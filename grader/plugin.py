@@ -184,7 +184,7 @@ class DlgradePlugin:
                     self.state.errors.append(message)
                 continue
             raw.append((item, ex, float(points), visibility))
-        self._validate_gates(raw)
+        metas = self._validate_gates(raw)
         totals: dict[str, float] = {}
         shipped_hidden: set[str] = set()
         for _, ex, points, visibility in raw:
@@ -192,12 +192,9 @@ class DlgradePlugin:
             if visibility != "visible":
                 shipped_hidden.add(ex)
         keep, drop = [], []
-        for item, ex, points, visibility in raw:
+        for (item, ex, points, visibility), meta in zip(raw, metas):
             scale = _public_share(self.state.config.exercise(ex), ex in shipped_hidden) / totals[ex]
-            item.stash[META] = CheckMeta(ex, check_name(ex, item), points * scale,
-                                         visibility, gated_by=_gates(item),
-                                         function=_function(item), case=_case(item),
-                                         paired=_paired(item))
+            item.stash[META] = replace(meta, max_score=points * scale)
             (drop if self.state.public_only and visibility != "visible" else keep).append(item)
         if self.state.errors:
             drop, keep = items[:], []
@@ -262,8 +259,8 @@ class DlgradePlugin:
         and how."""
         student = self.state.students.get(item.stash[META].exercise)
         calls = (student.calls if student is not None else 0) - item.stash.get(CALLS_AT, 0)
-        return locus(calls, student.last_call if student is not None and calls > 0 else "",
-                     item.stash.get(ASSERTIONS, 0), err)
+        last_call = student.last_call if student is not None else ""  # locus drops it at 0 calls
+        return locus(calls, last_call, item.stash.get(ASSERTIONS, 0), err)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Any:
@@ -304,35 +301,42 @@ class DlgradePlugin:
         self.close_students()
         self.state.results[:] = pay_gated(self.state.results, self.state.collected)
 
-    def _validate_gates(self, raw: list[tuple[pytest.Item, str, float, str]]) -> None:
+    def _validate_gates(self, raw: list[tuple[pytest.Item, str, float, str]]) -> list[CheckMeta]:
         """A gate names checks of its own exercise that exist, are not gated themselves, and
-        run wherever the gated check runs (a visible check cannot wait for a hidden one)."""
-        visibility = {(ex, _function(item)): vis for item, ex, _, vis in raw}
-        gated = {(ex, _function(item)) for item, ex, _, _ in raw if _gates(item)}
+        run wherever the gated check runs (a visible check cannot wait for a hidden one).
+        Returns each check's :class:`CheckMeta`, its markers read once here (``max_score``:
+        its points, not yet scaled)."""
+        metas = [CheckMeta(ex, check_name(ex, item), points, vis, gated_by=_gates(item),
+                           function=_function(item), case=_case(item), paired=_paired(item))
+                 for item, ex, points, vis in raw]
+        visibility = {(m.exercise, m.function): m.visibility for m in metas}
+        gated = {(m.exercise, m.function) for m in metas if m.gated_by}
         cases: dict[tuple[str, str], set[str]] = {}
-        for item, ex, _, _ in raw:
-            cases.setdefault((ex, _function(item)), set()).add(_case(item))
-        for item, ex, _, vis in raw:
+        for m in metas:
+            cases.setdefault((m.exercise, m.function), set()).add(m.case)
+        for (item, *_), m in zip(raw, metas):
+            ex = m.exercise
             extra = {k for mark in item.iter_markers("gated_by")
                      for k in getattr(mark, "kwargs", {})} - {"paired"}
             if extra:
                 self.state.errors.append(f"check {item.nodeid}: gated_by takes check names and "
                                          f"paired=True, not {', '.join(sorted(extra))}")
-            if _paired(item) and not _case(item):
+            if m.paired and not m.case:
                 self.state.errors.append(f"check {item.nodeid}: gated_by(paired=True) pairs "
                                          "the cases of a parametrised check; this one has none")
-            for name in _gates(item):
+            for name in m.gated_by:
                 where = f"check {item.nodeid}: gated_by({name!r})"
                 if (ex, name) not in visibility:
                     self.state.errors.append(f"{where} names no check of {ex}")
-                elif _paired(item) and _case(item) and _case(item) not in cases[(ex, name)]:
+                elif m.paired and m.case and m.case not in cases[(ex, name)]:
                     self.state.errors.append(f"{where}, paired=True: {name} has no case "
-                                             f"[{_case(item)}] to pair with")
+                                             f"[{m.case}] to pair with")
                 elif (ex, name) in gated:
                     self.state.errors.append(f"{where} names a check that is gated itself")
-                elif vis == "visible" and visibility[(ex, name)] != "visible":
+                elif m.visibility == "visible" and visibility[(ex, name)] != "visible":
                     self.state.errors.append(f"{where}: a visible check cannot be paid by a "
                                              "hidden one (the student release would never pay)")
+        return metas
 
     def close_students(self) -> None:
         for ex, student in self.state.students.items():
