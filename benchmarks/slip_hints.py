@@ -12,10 +12,12 @@ Three measurements per exercise, each printed as counts of "right", "wrong" and 
    ``grader/exercises/<id>/slip_signatures.json``): each catalogued edit's signature is matched
    against the catalogue *without its slip*. The right answer is then "not named"; any name is
    wrong. Also the catalogue whole (each edit must name its own slip).
-2. **Slips written apart from the catalogue** (``benchmarks/slips/<id>/``: whole modules in the
-   styles of the correct variants, and edits of the reference that combine two catalogued slips
-   or make one the catalogue does not describe), each graded here. Each file's first line says
-   what a hint should name (``# expect: a, b`` or ``# expect: none``). Single slips: right when
+2. **Slips written apart from the catalogue** (``benchmarks/slips/<id>/<name>.mutation``: edits
+   of the correct variants' modules, in their styles, and of the reference, that make one
+   catalogued slip, combine two, or make one the catalogue does not describe), each graded here.
+   Each file's first line says what a hint should name (``# expect: a, b`` or
+   ``# expect: none``); a second line ``# base: <variant>`` makes it an edit of
+   ``tests/submissions/<id>/<variant>/<id>.py`` instead of the reference. Single slips: right when
    the hint names exactly that slip; combined: right when every slip named is one of them;
    uncatalogued: any name is wrong. Both the whole grading's hint and the one a student's
    ``dlgrade check`` would give (the visible checks only) are counted.
@@ -31,6 +33,7 @@ a grading (the hints of a graded report, computed again many times).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -46,6 +49,7 @@ from grader.slips.catalogue import load_catalogue  # noqa: E402
 from grader.slips.edits import apply_mutation  # noqa: E402
 from grader.slips.match import choose, hints_for  # noqa: E402
 from grader.slips.record import grade_sources  # noqa: E402
+from grader.slips.signature import visible_part  # noqa: E402
 
 BENCH = REPO / "benchmarks" / "slips"
 SUBMISSIONS = REPO / "tests" / "submissions"
@@ -96,24 +100,26 @@ def verdict(named: tuple[str, ...], expect: tuple[str, ...]) -> str:
 
 
 def written_slips(exercise: str, reference: str, only: list[str] | None) -> list[Written]:
+    """The exercise's ``benchmarks/slips/<id>/*.mutation`` (those named in ``only``, if given),
+    each applied to the reference or to the correct variant its ``# base:`` line names."""
     out = []
     folder = BENCH / exercise
-    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
-        name = path.stem if path.suffix == ".mutation" else path.name
+    for path in sorted(folder.glob("*.mutation")) if folder.is_dir() else []:
+        name = path.stem
         if only is not None and name not in only:
             continue
-        if path.suffix == ".mutation":
-            text = path.read_text()
-            source = apply_mutation(reference, text, name=f"benchmarks/{exercise}/{name}")
-        elif (path / f"{exercise}.py").is_file():
-            text = source = (path / f"{exercise}.py").read_text()
-        else:
-            continue
-        first = text.splitlines()[0]
-        if not first.startswith("# expect:"):
+        text = path.read_text()
+        lines = text.splitlines()
+        if not lines or not lines[0].startswith("# expect:"):
             raise SystemExit(f"{path}: the first line must be '# expect: <slip ids>' or "
                              "'# expect: none'")
-        expect = tuple(s.strip() for s in first.split(":", 1)[1].split(",") if s.strip())
+        expect = tuple(s.strip() for s in lines[0].split(":", 1)[1].split(",") if s.strip())
+        base, base_text = "the reference", reference
+        if len(lines) > 1 and lines[1].startswith("# base:"):
+            variant = lines[1].split(":", 1)[1].strip()
+            base = f"tests/submissions/{exercise}/{variant}/{exercise}.py"
+            base_text = (REPO / base).read_text()
+        source = apply_mutation(base_text, text, name=f"benchmarks/{exercise}/{name}", base=base)
         out.append(Written(exercise, name, source, () if expect == ("none",) else expect))
     return out
 
@@ -127,22 +133,21 @@ def correct_sources(exercise: str, config, smoke: bool) -> list[tuple[str, str]]
     return out
 
 
-def leave_one_out(exercise: str) -> tuple[Tally, Tally, Tally, int]:
+def leave_one_out(exercise: str, bar: float | None = None) -> tuple[Tally, Tally, Tally, int]:
     """(the whole catalogue, leave-one-out, leave-one-out on the visible checks), and the
-    number of slips with a recorded signature."""
+    number of slips with a recorded signature; ``bar`` replaces ``NAME_AT`` (:func:`_named`)."""
     catalogue = load_catalogue(exercise)
     whole, loo, loo_public = Tally(), Tally(), Tally()
     visible = _visible_checks(exercise)
     for slip in catalogue.slips:
         rest = catalogue.without(slip.id)
         for mutation, signature in slip.signatures.items():
-            named = _named(signature, catalogue)
+            named = _named(signature, catalogue, bar)
             whole.add("right" if slip.id in named else ("wrong" if named else "none"),
                       f"{slip.id} ({mutation}) -> {named}")
-            named = _named(signature, rest)
+            named = _named(signature, rest, bar)
             loo.add("wrong" if named else "none", f"{slip.id} ({mutation}) -> {named}")
-            public_sig = {c: w for c, w in signature.items() if c in visible}
-            named = _named(public_sig, rest.restricted(visible))
+            named = _named(visible_part(signature, visible), rest.restricted(visible), bar)
             loo_public.add("wrong" if named else "none", f"{slip.id} ({mutation}) -> {named}")
     return whole, loo, loo_public, sum(1 for s in catalogue.slips if s.signatures)
 
@@ -157,12 +162,13 @@ def _named(signature: dict, catalogue, bar: float | None = None) -> tuple[str, .
                                         pair_at=max(bar, PAIR_AT))[0])
 
 
-def _visible_checks(exercise: str) -> set[str]:
-    """The exercise's visible checks (collected, not run)."""
+@functools.cache
+def _visible_checks(exercise: str) -> frozenset[str]:
+    """The exercise's visible checks (collected, not run; once per exercise)."""
     from grader.runner import list_checks
 
-    return {m.name for m in list_checks(load_config(REPO / "autograder.yml"), [exercise])
-            if m.visibility == "visible"}
+    return frozenset(m.name for m in list_checks(load_config(REPO / "autograder.yml"), [exercise])
+                     if m.visibility == "visible")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -301,28 +307,25 @@ def sweep(ids: list[str], written: list[Written], by_written: dict) -> str:
     """Right and wrong counts with other bars than ``NAME_AT``, whole gradings and the visible
     checks alone (as ``dlgrade check``)."""
     catalogues = {ex: load_catalogue(ex) for ex in ids}
-    visible = {ex: _visible_checks(ex) for ex in ids}
     lines = ["bar    single right (whole, visible)   wrong: leave-one-out + written apart (whole, "
              "visible)"]
     for bar in (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0):
         right, wrong = Counter(), Counter()
         singles = attempts = 0
-        for ex, catalogue in catalogues.items():
-            for slip in catalogue.slips:
-                rest = catalogue.without(slip.id)
-                for signature in slip.signatures.values():
-                    attempts += 1
-                    wrong["whole"] += bool(_named(signature, rest, bar))
-                    public = {c: w for c, w in signature.items() if c in visible[ex]}
-                    wrong["visible"] += bool(_named(public, rest.restricted(visible[ex]), bar))
+        for ex in ids:
+            _, loo, loo_public, _ = leave_one_out(ex, bar)
+            attempts += sum(loo.counts.values())
+            wrong["whole"] += loo.counts["wrong"]
+            wrong["visible"] += loo_public.counts["wrong"]
         for w in written:
             signature = by_written[(w.exercise, w.name)].signature
-            public = {c: x for c, x in signature.items() if c in visible[w.exercise]}
+            visible = _visible_checks(w.exercise)
             attempts += 1
             singles += w.kind == "single"
             for key, sig, catalogue in (
                     ("whole", signature, catalogues[w.exercise]),
-                    ("visible", public, catalogues[w.exercise].restricted(visible[w.exercise]))):
+                    ("visible", visible_part(signature, visible),
+                     catalogues[w.exercise].restricted(visible))):
                 v = verdict(_named(sig, catalogue, bar), w.expect)
                 wrong[key] += v == "wrong"
                 right[key] += v == "right" and w.kind == "single"
