@@ -140,13 +140,14 @@ def describe(model: nn.Module, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+# A model's ``counts``: the right ones and the usual wrong ones (to tell the student which
+# mistake a wrong count looks like): "all" and "trainable" (count_parameters with trainable_only
+# False and True), "frozen", "state_dict" (buffers too), "duplicates" (tied parameters once per
+# holder), "no_bias".
 def expect_model_count(student: Any, name: str, *, counts: dict[str, int],
                        trainable_only: bool = False) -> None:
     """Run the student's ``count_parameters`` on model ``name`` in the worker; compare with the
-    expected ``counts`` of the model: the right ones and the usual wrong ones (to tell the student
-    which mistake a wrong count looks like): "all" and "trainable" (count_parameters with
-    trainable_only False and True), "frozen", "state_dict" (buffers too), "duplicates" (tied
-    parameters once per holder), "no_bias"."""
+    expected ``counts`` of the model (their keys: the comment above)."""
     expected = counts["trainable" if trainable_only else "all"]
     call = "count_parameters(model, trainable_only=True)" if trainable_only else \
         "count_parameters(model)"
