@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 from pathlib import Path
+
+import pytest
 
 from grader.config import Config, load_config
 from grader.results import Report
@@ -22,6 +25,21 @@ ASSIGNMENTS = REPO / "assignments"
 
 def repo_config() -> Config:
     return load_config(REPO / "autograder.yml")
+
+
+def passable(path: Path) -> bool:
+    """Every folder down to ``path`` lets other users through (a worker's uid must reach the
+    interpreter and the checkout: a clone under a 0700 folder, say mktemp -d, does not)."""
+    return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents])
+
+
+# Where workers can only be kept apart by a uid of their own (or the judge runs as another
+# user), the checkout and the venv must be reachable by other users; where they are not, the
+# engine refuses to grade (fail closed, tests/test_sandbox_isolation.py), so these tests skip.
+needs_worker_uids = pytest.mark.skipif(
+    not (passable(REPO) and passable(Path(sys.prefix))),
+    reason="the checkout or the venv sits in a folder other users cannot pass (mode 0700): "
+           "workers could not run under their own uids")
 
 
 def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

@@ -29,7 +29,7 @@ from grader.config import load_config
 from grader.sandbox import landlock, reaper
 from grader.sandbox.process import Sandbox
 from grader.sandbox.runtime import _detect, lease_uid, prepare_runtime
-from tests.helpers import REPO
+from tests.helpers import REPO, needs_worker_uids
 
 ROOT = os.geteuid() == 0
 MODES = {
@@ -143,17 +143,7 @@ def alive_with(marker: str) -> list[str]:
     return found
 
 
-def _passable(path: Path) -> bool:
-    """Every folder down to ``path`` lets other users through (a worker's uid must reach the
-    interpreter and the checkout: a clone under a 0700 folder, say mktemp -d, does not)."""
-    return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents])
-
-
 pytestmark = pytest.mark.skipif(not ROOT, reason="isolation modes are tested as root (CI)")
-needs_worker_uids = pytest.mark.skipif(
-    not (_passable(REPO) and _passable(Path(sys.prefix))),
-    reason="the checkout or the venv sits in a folder other users cannot pass (mode 0700): "
-           "workers could not run under their own uids")
 
 
 @needs_worker_uids
